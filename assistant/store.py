@@ -1,0 +1,381 @@
+"""The index: chunk records in SQLite (source of truth, with sparse tokens) and vectors in Chroma.
+
+chromadb is imported only in this module. SQLite holds documents, chunks and their pre-tokenised
+text for the Japanese BM25 indexes; Chroma holds one vector per chunk under the same chunk id.
+Writes follow one order so that a crash at any moment is repaired by `reconcile()`:
+
+1. vectors for the new chunks are added to Chroma;
+2. one SQLite transaction swaps the document's chunks and its record;
+3. vectors of chunks that no longer exist are deleted from Chroma.
+
+A kill between the steps leaves only Chroma ids that SQLite does not know (orphans), which
+`reconcile()` deletes; SQLite ids missing in Chroma are re-added from the embedding cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.embed import CachedEmbedder
+from assistant.errors import StoreError
+from assistant.sparse import BM25Index
+from assistant.types import Chunk, DocumentRecord
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS documents (
+  doc_id TEXT PRIMARY KEY, title TEXT, level TEXT, edition TEXT, path TEXT, sha256 TEXT,
+  pages INTEGER, chunks INTEGER, ingested_at TEXT, kind TEXT, publisher TEXT, url TEXT,
+  unofficial INTEGER, fingerprint TEXT
+);
+CREATE TABLE IF NOT EXISTS chunks (
+  chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER, page INTEGER, section TEXT,
+  text TEXT, original TEXT, meta TEXT, tokens TEXT
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+"""
+TOKEN_SEP = "\x1f"
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its section path gives the passage its context."""
+    return f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
+
+
+class ChromaVectors:
+    """The dense side: one Chroma collection per store and embedder."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if settings.store.chroma_url:
+                from urllib.parse import urlparse
+
+                url = urlparse(settings.store.chroma_url)
+                self.client = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+            else:
+                path = settings.index_dir / "chroma"
+                path.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self.collection = self.client.get_or_create_collection(
+                name=name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+        except Exception as exc:
+            where = settings.store.chroma_url or str(settings.index_dir)
+            raise StoreError(
+                f"Chroma index at {where} could not be opened: {exc}",
+                message_ja=f"検索インデックス（Chroma, {where}）を開けません: {exc}",
+                hint="check the path or that the Chroma server is running",
+                hint_ja="保存先のパス、またはChromaサーバーが起動しているかを確認してください",
+            ) from exc
+
+    def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict[str, Any]]) -> None:
+        for start in range(0, len(ids), 500):
+            end = start + 500
+            self.collection.upsert(
+                ids=ids[start:end], embeddings=vectors[start:end].tolist(), metadatas=metadatas[start:end]
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            self.collection.delete(ids=ids[start : start + 500])
+
+    def all_ids(self) -> set[str]:
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            page = self.collection.get(include=[], limit=5000, offset=offset)
+            ids.update(page["ids"])
+            if len(page["ids"]) < 5000:
+                return ids
+            offset += 5000
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        n = self.count()
+        if n == 0:
+            return []
+        res = self.collection.query(
+            query_embeddings=[vector.tolist()], n_results=min(k, n), where=where or None, include=["distances"]
+        )
+        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+
+class Index:
+    """Chunks, documents, dense vectors and the sparse indexes of one store, kept consistent."""
+
+    def __init__(self, settings: Settings, embedder: CachedEmbedder, tokenizers: dict[str, Any]) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.tokenizers = tokenizers  # name -> Tokenizer, e.g. {"sudachi": ..., "bigram": ...}
+        self.dir = settings.index_dir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self.db = sqlite3.connect(self.dir / "chunks.sqlite", check_same_thread=False, timeout=60)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(SCHEMA)
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex[:12],))
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            self.db.commit()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"index database in {self.dir} is unreadable: {exc}",
+                message_ja=f"インデックス（{self.dir}）のデータベースを読めません: {exc}",
+                hint="point --store to another directory or restore a backup",
+                hint_ja="--store で別の保存先を指定するか、バックアップから復元してください",
+            ) from exc
+        store_id = self._meta("store_id")
+        name = f"{settings.store.collection}-{embedder.id}-{store_id}"[:60]
+        self.vectors = ChromaVectors(settings, name)
+        self._sparse: dict[str, BM25Index] = {}
+        self._sparse_generation = -1
+
+    # -- small helpers -------------------------------------------------------------------------
+    def _meta(self, key: str) -> str:
+        with self._lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def generation(self) -> int:
+        return int(self._meta("generation") or 0)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """One writer at a time, across threads and processes."""
+        with self._lock, open(self.dir / "write.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def tokens_for(self, text: str) -> str:
+        """Pre-tokenised text for every sparse index, stored so loading needs no re-tokenising."""
+        from assistant.era import expand_years
+
+        expanded = expand_years(text)
+        return json.dumps({name: TOKEN_SEP.join(tok.tokenize(expanded)) for name, tok in self.tokenizers.items()})
+
+    # -- reading -------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT doc_id, title, level, edition, path, sha256, pages, chunks, ingested_at, kind, publisher, "
+                "url, unofficial FROM documents ORDER BY level, doc_id"
+            ).fetchall()
+        return [DocumentRecord(*r[:12], unofficial=bool(r[12])) for r in rows]
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        return next((d for d in self.documents() if d.doc_id == doc_id), None)
+
+    def fingerprint(self, doc_id: str) -> tuple[str, str] | None:
+        """(sha256, pipeline fingerprint) of an indexed document, or None."""
+        with self._lock:
+            row = self.db.execute("SELECT sha256, fingerprint FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def chunk_ids(self) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
+
+    def _row_to_chunk(self, row: Sequence[Any], docs: dict[str, DocumentRecord]) -> Chunk:
+        chunk_id, doc_id, ordinal, page, section, text, original, meta = row
+        doc = docs.get(doc_id)
+        return Chunk(
+            chunk_id=chunk_id,
+            doc_id=doc_id,
+            title=doc.title if doc else doc_id,
+            level=doc.level if doc else "other",
+            edition=doc.edition if doc else "",
+            page=page,
+            section=section,
+            text=text,
+            original=original,
+            ordinal=ordinal,
+            meta=json.loads(meta or "{}"),
+        )
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        """Chunks by id, in the order asked; unknown ids are skipped."""
+        docs = {d.doc_id: d for d in self.documents()}
+        found: dict[str, Chunk] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            with self._lock:
+                rows = self.db.execute(
+                    "SELECT chunk_id, doc_id, ordinal, page, section, text, original, meta FROM chunks "
+                    f"WHERE chunk_id IN ({','.join('?' * len(part))})",
+                    part,
+                ).fetchall()
+            for row in rows:
+                found[row[0]] = self._row_to_chunk(row, docs)
+        return [found[i] for i in ids if i in found]
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        docs = {d.doc_id: d for d in self.documents()}
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT chunk_id, doc_id, ordinal, page, section, text, original, meta FROM chunks "
+                "WHERE doc_id = ? ORDER BY ordinal",
+                (doc_id,),
+            ).fetchall()
+        return [self._row_to_chunk(r, docs) for r in rows]
+
+    def allowed_ids(
+        self, levels: Sequence[str] | None = None, doc_ids: Sequence[str] | None = None,
+        editions: Sequence[str] | None = None,
+    ) -> set[str] | None:
+        """Chunk ids passing the filters, or None when there is no filter."""
+        clauses, args = [], []
+        for column, values in (("d.level", levels), ("d.doc_id", doc_ids), ("d.edition", editions)):
+            if values:
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                args.extend(values)
+        if not clauses:
+            return None
+        sql = "SELECT c.chunk_id FROM chunks c JOIN documents d ON c.doc_id = d.doc_id WHERE " + " AND ".join(clauses)
+        with self._lock:
+            return {r[0] for r in self.db.execute(sql, args)}
+
+    def sparse_indexes(self) -> dict[str, BM25Index]:
+        """BM25 indexes over exactly the chunks in SQLite, rebuilt when another writer changed them."""
+        with self._lock:
+            generation = self.generation()
+            if generation != self._sparse_generation:
+                rows = self.db.execute("SELECT chunk_id, tokens FROM chunks ORDER BY chunk_id").fetchall()
+                ids = [r[0] for r in rows]
+                decoded = [json.loads(r[1]) for r in rows]
+                self._sparse = {
+                    name: BM25Index(ids, [d.get(name, "").split(TOKEN_SEP) if d.get(name) else [] for d in decoded])
+                    for name in self.tokenizers
+                }
+                self._sparse_generation = generation
+            return self._sparse
+
+    # -- writing -------------------------------------------------------------------------------
+    def upsert_document(
+        self, record: DocumentRecord, chunks: Sequence[Chunk], fingerprint: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Replace a document's chunks atomically (see the module docstring for the crash order)."""
+        with self.write_lock():
+            self._reconcile_locked()
+            old_ids = {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (record.doc_id,))}
+            new_ids = [c.chunk_id for c in chunks]
+            if len(set(new_ids)) != len(new_ids):
+                raise StoreError(f"duplicate chunk ids in {record.doc_id}", message_ja="チャンクIDが重複しています")
+            vectors = self.embedder.embed_passages([embedding_text(c) for c in chunks], progress=progress)
+            self.vectors.add(new_ids, vectors, [self._chroma_meta(c) for c in chunks])
+            rows = [
+                (c.chunk_id, c.doc_id, c.ordinal, c.page, c.section, c.text, c.original,
+                 json.dumps(c.meta, ensure_ascii=False), self.tokens_for(embedding_text(c)))
+                for c in chunks
+            ]
+            with self.db:  # one transaction
+                self.db.execute("DELETE FROM chunks WHERE doc_id = ?", (record.doc_id,))
+                self.db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                values = asdict(record)
+                values["chunks"] = len(chunks)
+                self.db.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (:doc_id, :title, :level, :edition, :path, :sha256, "
+                    ":pages, :chunks, :ingested_at, :kind, :publisher, :url, :unofficial, :fingerprint)",
+                    {**values, "unofficial": int(record.unofficial), "fingerprint": fingerprint},
+                )
+                self._bump()
+            stale = old_ids - set(new_ids)
+            if stale:
+                self.vectors.delete(sorted(stale))
+
+    def remove_document(self, doc_id: str) -> int:
+        """Delete a document and its chunks; returns how many chunks went."""
+        with self.write_lock():
+            ids = [r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
+            with self.db:
+                self.db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                deleted = self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
+                self._bump()
+            if ids:
+                self.vectors.delete(ids)
+            return len(ids) if deleted or ids else -1
+
+    def reconcile(self) -> dict[str, int]:
+        """Make Chroma hold exactly the chunk ids SQLite holds. Returns what was repaired."""
+        with self.write_lock():
+            return self._reconcile_locked()
+
+    def _reconcile_locked(self) -> dict[str, int]:
+        truth = self.chunk_ids()
+        dense = self.vectors.all_ids()
+        orphans = sorted(dense - truth)
+        missing = sorted(truth - dense)
+        if orphans:
+            log.info("removing %d orphan vectors", len(orphans))
+            self.vectors.delete(orphans)
+        if missing:
+            log.info("re-adding %d missing vectors", len(missing))
+            chunks = self.get_chunks(missing)
+            vectors = self.embedder.embed_passages([embedding_text(c) for c in chunks])
+            self.vectors.add([c.chunk_id for c in chunks], vectors, [self._chroma_meta(c) for c in chunks])
+        # documents whose row claims chunks that are not there cannot happen (one transaction), but
+        # chunks without a document can if the schema is edited by hand: drop them.
+        with self.db:
+            dangling = self.db.execute(
+                "DELETE FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
+            ).rowcount
+            if dangling:
+                self._bump()
+        return {"orphans_removed": len(orphans), "missing_readded": len(missing), "dangling_removed": dangling}
+
+    def _bump(self) -> None:
+        self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+    @staticmethod
+    def _chroma_meta(chunk: Chunk) -> dict[str, Any]:
+        return {
+            "doc_id": chunk.doc_id,
+            "level": chunk.level,
+            "edition": chunk.edition,
+            "page": chunk.page if chunk.page is not None else -1,
+        }
+
+    def dense_search(
+        self, vector: np.ndarray, k: int, levels: Sequence[str] | None = None, doc_ids: Sequence[str] | None = None,
+        editions: Sequence[str] | None = None,
+    ) -> list[tuple[str, float]]:
+        clauses: list[dict[str, Any]] = []
+        for key, values in (("level", levels), ("doc_id", doc_ids), ("edition", editions)):
+            if values:
+                clauses.append({key: {"$in": list(values)}})
+        where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+        return self.vectors.query(vector, k, where)
+
+    def stats(self) -> dict[str, int]:
+        return {"chunks": len(self.chunk_ids()), "vectors": self.vectors.count(), "documents": len(self.documents())}

@@ -1,0 +1,1 @@
+"""Evaluation: suites, metrics, runner, reports and benchmarks that drive the real pipeline."""

@@ -1,0 +1,1 @@
+"""Ingest: read files (loaders), normalise, chunk and index them incrementally."""

@@ -1,0 +1,253 @@
+"""Incremental, crash-safe ingest: files → loader → normalise/chunk → index.
+
+Unchanged documents (same sha256 and same pipeline fingerprint) are skipped without being read;
+changed ones are replaced atomically; a bad file gets a per-file error and the batch goes on.
+The CLI (`dxa ingest`) and the UI's 資料管理 page both call `ingest_paths` / `ingest_corpus`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assistant.config import Settings
+from assistant.errors import DXAError, IngestError
+from assistant.store import Index
+from assistant.types import DocumentRecord, SourceInfo
+from ingest.chunk import chunk_document
+from ingest.loaders import load_document, sha256_file
+from ingest.manifest import ManifestEntry, load_manifest
+
+log = logging.getLogger(__name__)
+
+# Bump when normalisation or chunking changes in a way that changes chunks: documents re-ingest.
+PIPELINE_VERSION = "1"
+SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown", ".gpkg"}
+
+
+@dataclass
+class FileResult:
+    """The outcome for one file, as shown in the ingest summary."""
+
+    path: str
+    doc_id: str = ""
+    status: str = "error"  # added | replaced | unchanged | error
+    chunks: int = 0
+    pages: int | None = None
+    seconds: float = 0.0
+    error_kind: str = ""
+    message: str = ""
+    message_ja: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "error"
+
+
+def pipeline_fingerprint(settings: Settings, embedder_id: str) -> str:
+    """Everything besides the file's bytes that decides its chunks and vectors."""
+    key = f"{PIPELINE_VERSION}|{settings.ingest.chunk_chars}|{settings.ingest.chunk_overlap}|{embedder_id}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def doc_id_for_path(path: Path) -> str:
+    """A stable id from the file name: ascii slug, or a hash of the name when it has no ascii letters."""
+    stem = unicodedata.normalize("NFKC", path.stem).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", stem).strip("-")
+    if len(re.sub(r"[^a-z]", "", slug)) < 2:
+        slug = (slug + "-" if slug else "doc-") + hashlib.sha1(path.name.encode()).hexdigest()[:10]
+    return slug[:80]
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, and supported files inside given directories (sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
+
+class _Progress:
+    """A tqdm bar on the terminal (stderr) for embedding progress; silent when disabled."""
+
+    def __init__(self, enabled: bool, label: str, total: int) -> None:
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=label[:30], unit="chunk", file=sys.stderr, leave=False)
+
+    def __call__(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def ingest_file(
+    index: Index,
+    settings: Settings,
+    path: Path,
+    source: SourceInfo | None = None,
+    *,
+    progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> FileResult:
+    """Index one file (or skip it when unchanged). Errors are returned, never raised."""
+    started = time.perf_counter()
+    result = FileResult(path=str(path))
+    try:
+        if not path.is_file():
+            raise IngestError(
+                str(path),
+                "file not found",
+                message_ja="ファイルが見つかりません",
+                hint="check the path",
+                hint_ja="パスを確認してください",
+                kind="missing",
+            )
+        doc_id = source.doc_id if source else doc_id_for_path(path)
+        result.doc_id = doc_id
+        fingerprint = pipeline_fingerprint(settings, index.embedder.id)
+        size_mb = path.stat().st_size / 1_000_000
+        if size_mb <= settings.ingest.max_file_mb:
+            sha = sha256_file(path)
+            if index.fingerprint(doc_id) == (sha, fingerprint):
+                record = index.document(doc_id)
+                result.status, result.chunks = "unchanged", record.chunks if record else 0
+                result.pages = record.pages if record else None
+                return result
+        t0 = time.perf_counter()
+        doc = load_document(path, source, settings.ingest)
+        if source is None:
+            doc = replace(doc, source=replace(doc.source, doc_id=doc_id))
+        t1 = time.perf_counter()
+        chunks = chunk_document(doc, settings.ingest.chunk_chars, settings.ingest.chunk_overlap)
+        if not chunks:
+            raise IngestError(
+                str(path),
+                "no text to index after cleaning",
+                message_ja="索引できる本文がありません",
+                hint="check the file's contents",
+                hint_ja="ファイルの内容を確認してください",
+                kind="empty",
+            )
+        t2 = time.perf_counter()
+        existed = index.fingerprint(doc_id) is not None
+        src = doc.source
+        record = DocumentRecord(
+            doc_id=src.doc_id,
+            title=src.title,
+            level=src.level,
+            edition=src.edition,
+            path=str(path.resolve()),
+            sha256=doc.sha256,
+            pages=doc.pages,
+            chunks=len(chunks),
+            ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            kind=doc.kind,
+            publisher=src.publisher,
+            url=src.url,
+            unofficial=src.unofficial,
+        )
+        bar = _Progress(progress, src.doc_id, len(chunks))
+        done = [0]
+
+        def tick(n: int) -> None:
+            bar(n)
+            done[0] += n
+            if on_progress:
+                on_progress(done[0], len(chunks))
+
+        try:
+            index.upsert_document(record, chunks, fingerprint, progress=tick)
+        finally:
+            bar.close()
+        t3 = time.perf_counter()
+        result.status = "replaced" if existed else "added"
+        result.chunks, result.pages = len(chunks), doc.pages
+        result.timings = {"load_s": t1 - t0, "chunk_s": t2 - t1, "index_s": t3 - t2}
+    except IngestError as exc:
+        result.error_kind, result.message, result.message_ja = exc.kind, exc.user_message("en"), exc.user_message()
+    except DXAError as exc:
+        result.error_kind, result.message, result.message_ja = "index", exc.user_message("en"), exc.user_message()
+    except Exception as exc:  # a bug or a hostile file we did not foresee: report it, keep the batch going
+        log.exception("unexpected error while ingesting %s", path)
+        result.error_kind = "internal"
+        result.message = f"{path}: unexpected error: {exc!r}"
+        result.message_ja = f"{path}: 予期しないエラーが発生しました: {exc!r}"
+    finally:
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def ingest_paths(
+    index: Index,
+    settings: Settings,
+    paths: Sequence[Path],
+    *,
+    source: SourceInfo | None = None,
+    progress: bool = False,
+) -> list[FileResult]:
+    """Index files and directories. Files that are listed in the bundled manifest keep its metadata."""
+    manifest = _manifest_by_sha(settings)
+    results = []
+    for path in expand_paths(paths):
+        src = source
+        if src is None and path.is_file() and path.stat().st_size / 1_000_000 <= settings.ingest.max_file_mb:
+            entry = manifest.get(sha256_file(path))
+            src = entry.source if entry else None
+        results.append(ingest_file(index, settings, path, src, progress=progress))
+    return results
+
+
+def ingest_corpus(
+    index: Index, settings: Settings, *, progress: bool = False, extra: Sequence[ManifestEntry] = ()
+) -> list[FileResult]:
+    """Index every manifest entry with a local file (shipped, or fetched into the cache)."""
+    results = []
+    for entry in [*load_manifest(settings.corpus_dir), *extra]:
+        path = entry.path
+        if path is None:
+            cached = settings.cache_dir / "corpus" / f"{entry.source.doc_id}.pdf"
+            if not cached.exists():
+                continue
+            path = cached
+        results.append(ingest_file(index, settings, path, entry.source, progress=progress))
+    return results
+
+
+def _manifest_by_sha(settings: Settings) -> dict[str, ManifestEntry]:
+    try:
+        return {e.sha256: e for e in load_manifest(settings.corpus_dir) if e.sha256}
+    except DXAError:
+        return {}
+
+
+def summary_lines(results: Sequence[FileResult], lang: str = "ja") -> list[str]:
+    """Human-readable per-file lines for the terminal."""
+    labels = {
+        "ja": {"added": "追加", "replaced": "更新", "unchanged": "変更なし", "error": "エラー"},
+        "en": {"added": "added", "replaced": "replaced", "unchanged": "unchanged", "error": "error"},
+    }[lang]
+    lines = []
+    for r in results:
+        if r.ok:
+            lines.append(f"[{labels[r.status]}] {r.doc_id}: {r.chunks} chunks ({r.seconds:.1f}s) {r.path}")
+        else:
+            lines.append(f"[{labels['error']}] {r.message_ja if lang == 'ja' else r.message}")
+    return lines

@@ -1,0 +1,474 @@
+"""Read one file (PDF, text/Markdown, GeoPackage) into a LoadedDocument of raw Blocks.
+
+The only module that imports pypdf and fudgeo. Every failure becomes an IngestError that names the file,
+says what went wrong in English and Japanese and what to do; loaders never write anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from fudgeo.geopkg import FeatureClass, GeoPackage, Table
+from pypdf import PdfReader
+from pypdf.constants import PasswordType
+from pypdf.errors import DependencyError
+
+from assistant.config import IngestSettings
+from assistant.errors import IngestError
+from assistant.types import Block, LoadedDocument, MetaValue, SourceInfo
+
+logger = logging.getLogger(__name__)
+
+PDF_SUFFIXES = frozenset({".pdf"})
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+GPKG_SUFFIXES = frozenset({".gpkg"})
+SUPPORTED_SUFFIXES = PDF_SUFFIXES | TEXT_SUFFIXES | GPKG_SUFFIXES
+
+_PDF_MAGIC = b"%PDF-"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SNIFF_BYTES = 1024  # the PDF spec lets the header sit anywhere in the first 1024 bytes
+_MB = 1024 * 1024
+_TITLE_MAX = 200
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_MB), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_document(path: Path, source: SourceInfo | None, settings: IngestSettings) -> LoadedDocument:
+    """Read `path` into blocks; `source` None derives doc_id and title from the file itself."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _error(
+            path,
+            "unreadable",
+            f"cannot open the file ({exc.strerror})",
+            f"ファイルを開けません（{exc.strerror}）",
+            "Check the path and file permissions.",
+            "パスとアクセス権を確認してください。",
+        ) from exc
+    if not path.is_file():
+        raise _error(
+            path,
+            "unreadable",
+            "not a regular file",
+            "通常のファイルではありません",
+            "Give the path of a file, not a folder.",
+            "フォルダではなくファイルを指定してください。",
+        )
+    # Size is checked from the directory entry, before a single byte is read.
+    if size > settings.max_file_mb * _MB:
+        raise _error(
+            path,
+            "too_large",
+            f"file is {size / _MB:.1f} MB, over the limit of {settings.max_file_mb:g} MB",
+            f"ファイルサイズ（{size / _MB:.1f} MB）が上限（{settings.max_file_mb:g} MB）を超えています",
+            "Split the file, or raise ingest.max_file_mb (DXA_INGEST__MAX_FILE_MB).",
+            "ファイルを分割するか、設定 ingest.max_file_mb（環境変数 DXA_INGEST__MAX_FILE_MB）を引き上げてください。",
+        )
+    kind = _detect_kind(path)
+    if size == 0:
+        raise _error(
+            path,
+            "empty",
+            "the file is empty (0 bytes)",
+            "ファイルが空です（0バイト）",
+            "Check that the file was saved or downloaded completely, then ingest it again.",
+            "ファイルが正しく保存・ダウンロードされているか確認し、取り込み直してください。",
+        )
+    if kind == "gpkg":
+        return _load_gpkg(path, source)
+    data = _read_bytes(path)
+    if kind == "pdf":
+        return _load_pdf(path, data, source, settings)
+    return _load_text(path, data, source)
+
+
+def _detect_kind(path: Path) -> Literal["pdf", "text", "gpkg"]:
+    """Content first (a PDF is a PDF whatever its name), then the suffix."""
+    suffix = path.suffix.lower()
+    head = _read_bytes(path, _SNIFF_BYTES)
+    if _PDF_MAGIC in head:
+        return "pdf"
+    if suffix in PDF_SUFFIXES:
+        if not head:
+            return "pdf"  # zero bytes: reported as empty by the caller
+        raise _error(
+            path,
+            "not_pdf",
+            "the name ends in .pdf but the content is not a PDF",
+            "拡張子は .pdf ですが、中身がPDFではありません",
+            "Get a genuine PDF, or rename the file to match its real format.",
+            "正しいPDFを入手し直すか、実際の形式に合った拡張子に変更してください。",
+        )
+    if suffix in GPKG_SUFFIXES:
+        return "gpkg"
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    shown = suffix or "拡張子なし"
+    raise _error(
+        path,
+        "unsupported",
+        f"unsupported file type ({suffix or 'no suffix'})",
+        f"対応していないファイル形式です（{shown}）",
+        "Convert it to PDF, text (.txt, .md) or GeoPackage (.gpkg).",
+        "PDF、テキスト（.txt、.md）、GeoPackage（.gpkg）のいずれかに変換してから取り込んでください。",
+    )
+
+
+# --- PDF --------------------------------------------------------------------------------------------
+
+
+def _load_pdf(path: Path, data: bytes, source: SourceInfo | None, settings: IngestSettings) -> LoadedDocument:
+    try:
+        pages, title = _read_pdf(path, data, settings)
+    except IngestError:
+        raise
+    except DependencyError as exc:  # AES encryption without the `cryptography` package
+        raise _encrypted(
+            path,
+            "its encryption needs the 'cryptography' package",
+            "暗号化方式（AES）の解読に必要な cryptography パッケージがありません",
+        ) from exc
+    except Exception as exc:  # pypdf raises many types on hostile input, RecursionError included
+        raise _corrupt_pdf(path, exc) from exc
+    if not any(text.strip() for text in pages):
+        raise _error(
+            path,
+            "no_text",
+            "the PDF has no text layer (image-only, e.g. a scan)",
+            "PDFに文字情報がありません（スキャンした画像だけのPDFです）",
+            "Run OCR on it first (e.g. Acrobat 'Recognize Text' or ocrmypdf), then ingest the result.",
+            "先にOCR（文字認識）をかけて文字情報付きのPDFにしてから取り込んでください。",
+        )
+    blocks = tuple(Block(text=text, page=i + 1) for i, text in enumerate(pages))
+    return LoadedDocument(
+        source=source or _derive_source(path, title),
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        kind="pdf",
+        blocks=blocks,
+        pages=len(pages),
+    )
+
+
+def _read_pdf(path: Path, data: bytes, settings: IngestSettings) -> tuple[list[str], str]:
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+        raise _encrypted(path, "it needs a password", "パスワードが必要です")
+    n_pages = len(reader.pages)
+    if n_pages > settings.max_pages:
+        raise _error(
+            path,
+            "too_large",
+            f"the PDF has {n_pages} pages, over the limit of {settings.max_pages}",
+            f"ページ数（{n_pages}ページ）が上限（{settings.max_pages}ページ）を超えています",
+            "Split the PDF, or raise ingest.max_pages (DXA_INGEST__MAX_PAGES).",
+            "PDFを分割するか、設定 ingest.max_pages（環境変数 DXA_INGEST__MAX_PAGES）を引き上げてください。",
+        )
+    texts: list[str] = []
+    failures: list[BaseException] = []
+    for i, page in enumerate(reader.pages):
+        try:
+            texts.append(page.extract_text() or "")
+        except Exception as exc:  # RecursionError included
+            # One bad page should not cost the rest of the document.
+            logger.warning("%s: page %d: text extraction failed: %s", path, i + 1, exc)
+            failures.append(exc)
+            texts.append("")
+    if failures and len(failures) == n_pages:
+        raise failures[0]
+    return texts, _pdf_title(reader)
+
+
+def _pdf_title(reader: PdfReader) -> str:
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except Exception:  # broken /Info dictionaries are common and harmless
+        return ""
+    return str(title).strip()[:_TITLE_MAX] if title else ""
+
+
+def _encrypted(path: Path, why: str, why_ja: str) -> IngestError:
+    return _error(
+        path,
+        "encrypted",
+        f"the PDF is encrypted and cannot be read: {why}",
+        f"PDFが暗号化されているため読み込めません（{why_ja}）",
+        "Save an unencrypted copy (remove the password) and ingest that.",
+        "パスワードを解除したPDFを保存し直してから取り込んでください。",
+    )
+
+
+def _corrupt_pdf(path: Path, exc: BaseException) -> IngestError:
+    return _error(
+        path,
+        "corrupt",
+        f"the PDF is damaged and cannot be read ({type(exc).__name__}: {exc})",
+        "PDFが壊れているため読み込めません",
+        "Download the original again, or open it in a PDF viewer and save a new copy.",
+        "元のファイルを入手し直すか、PDF閲覧ソフトで開いて別名で保存し直してください。",
+    )
+
+
+# --- Text -------------------------------------------------------------------------------------------
+
+
+def _load_text(path: Path, data: bytes, source: SourceInfo | None) -> LoadedDocument:
+    text = _decode(path, data)
+    if not text.strip():
+        raise _error(
+            path,
+            "empty",
+            "the file contains only whitespace",
+            "ファイルに本文がありません（空白のみです）",
+            "Check that the right file was chosen.",
+            "取り込むファイルが正しいか確認してください。",
+        )
+    return LoadedDocument(
+        source=source or _derive_source(path, _text_title(text)),
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        kind="text",
+        blocks=(Block(text=text, page=None),),
+    )
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """UTF-8 (BOM or not), UTF-16 with a BOM, then cp932 (Shift_JIS as Windows writes it)."""
+    encodings = ["utf-16"] if data.startswith((b"\xff\xfe", b"\xfe\xff")) else ["utf-8-sig", "cp932"]
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _looks_like_text(text):
+            return text.replace("\r\n", "\n").replace("\r", "\n")
+    raise _error(
+        path,
+        "unreadable",
+        "the text encoding could not be recognised (tried UTF-8 and Shift_JIS)",
+        "文字コードを判別できないため読み込めません（UTF-8とShift_JISを試しました）",
+        "Open it in an editor and save it as UTF-8.",
+        "テキストエディタで開き、UTF-8で保存し直してください。",
+    )
+
+
+def _looks_like_text(text: str) -> bool:
+    """cp932 decodes almost any bytes; binary shows up as control and private-use characters."""
+    odd = sum(1 for ch in text if (unicodedata.category(ch) in ("Cc", "Co") and ch not in "\t\n\r\f"))
+    return odd <= max(2, len(text) // 100)
+
+
+def _text_title(text: str) -> str:
+    for line in text.splitlines():
+        line = re.sub(r"<!--.*?-->", "", line).strip().lstrip("#").strip()
+        if line:
+            return line[:_TITLE_MAX]
+    return ""
+
+
+# --- GeoPackage -------------------------------------------------------------------------------------
+
+
+class _ReadOnlyGeoPackage(GeoPackage):  # type: ignore[misc]
+    """fudgeo's GeoPackage opened read-only: a loader must never create or modify the file."""
+
+    def _configure_connection(self, db: str) -> None:
+        uri = f"{Path(db).resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES)
+        self._register_functions(conn)
+        self._conn = conn
+
+
+def _load_gpkg(path: Path, source: SourceInfo | None) -> LoadedDocument:
+    if not _read_bytes(path, len(_SQLITE_MAGIC)).startswith(_SQLITE_MAGIC):
+        raise _corrupt_gpkg(path, "not an SQLite database")
+    gpkg = _ReadOnlyGeoPackage(path)
+    try:
+        blocks = tuple(_gpkg_blocks(gpkg))
+    except IngestError:
+        raise
+    except Exception as exc:  # sqlite3.Error, or fudgeo failing on a malformed geometry blob
+        raise _corrupt_gpkg(path, f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        if gpkg._conn is not None:
+            gpkg._conn.close()
+    if not blocks:
+        raise _error(
+            path,
+            "empty",
+            "the GeoPackage has no features or rows",
+            "GeoPackageに地物・レコードが1件もありません",
+            "Check that the layers were exported with their data.",
+            "データ入りでレイヤを書き出したか確認してください。",
+        )
+    return LoadedDocument(
+        source=source or _derive_source(path, ""),
+        path=path,
+        sha256=sha256_file(path),
+        kind="gpkg",
+        blocks=blocks,
+    )
+
+
+def _gpkg_blocks(gpkg: GeoPackage) -> Iterator[Block]:
+    for name, fc in sorted(gpkg.feature_classes.items()):
+        yield from _feature_blocks(name, fc)
+    for name, table in sorted(gpkg.tables.items()):
+        yield from _row_blocks(name, table)
+
+
+def _feature_blocks(name: str, fc: FeatureClass) -> Iterator[Block]:
+    srs = fc.spatial_reference_system
+    crs = _crs_label(srs.organization, srs.org_coord_sys_id, srs.srs_id)
+    geom_col = fc.geometry_column_name
+    pk = fc.primary_key_field
+    fields = [f for f in fc.fields if f.name != geom_col and (pk is None or f.name != pk.name)]
+    cursor = fc.select(fields=fields, include_geometry=True, include_primary=True)
+    for n, row in enumerate(cursor, start=1):
+        geom, values = row[0], row[1:]
+        fid = values[0] if pk is not None else n
+        attrs = values[1:] if pk is not None else values
+        meta: dict[str, MetaValue] = {
+            "layer": name,
+            "fid": fid,
+            "srs_id": srs.srs_id,
+            "crs": crs,
+            "geometry": fc.geometry_type,
+        }
+        lines = [f"レイヤ: {name}", f"fid: {fid}"]
+        lines += _attribute_lines(fields, attrs, meta)
+        lines += _geometry_lines(geom, crs, meta)
+        yield Block(text="\n".join(lines), page=None, meta=meta)
+
+
+def _row_blocks(name: str, table: Table) -> Iterator[Block]:
+    pk = table.primary_key_field
+    fields = [f for f in table.fields if pk is None or f.name != pk.name]
+    cursor = table.select(fields=fields, include_primary=True)
+    for n, row in enumerate(cursor, start=1):
+        fid = row[0] if pk is not None else n
+        attrs = row[1:] if pk is not None else row
+        meta: dict[str, MetaValue] = {"layer": name, "fid": fid}
+        lines = [f"テーブル: {name}", f"fid: {fid}", *_attribute_lines(fields, attrs, meta)]
+        yield Block(text="\n".join(lines), page=None, meta=meta)
+
+
+_RESERVED_META = frozenset({"layer", "fid", "x", "y", "srs_id", "crs", "geometry", "bbox", "center_x", "center_y"})
+
+
+def _attribute_lines(fields: list[Any], values: tuple[Any, ...], meta: dict[str, MetaValue]) -> list[str]:
+    lines = []
+    for field, value in zip(fields, values, strict=False):
+        simple = _simple_value(value)
+        if simple is None:
+            continue
+        key = f"attr:{field.name}" if field.name in _RESERVED_META else field.name
+        meta[key] = simple
+        lines.append(f"{field.name}: {simple}")
+    return lines
+
+
+def _geometry_lines(geom: Any, crs: str, meta: dict[str, MetaValue]) -> list[str]:
+    """Points keep x/y; other shapes get a bounding box and its centre."""
+    if geom is None or getattr(geom, "is_empty", False):
+        return []
+    if hasattr(geom, "x") and hasattr(geom, "y"):
+        meta["x"], meta["y"] = float(geom.x), float(geom.y)
+        return [f"座標: {_num(geom.x)}, {_num(geom.y)} ({crs})"]
+    min_x, min_y, max_x, max_y = (float(v) for v in geom.envelope.bounding_box)
+    if any(math.isnan(v) for v in (min_x, min_y, max_x, max_y)):
+        return []
+    meta["bbox"] = ",".join(_num(v) for v in (min_x, min_y, max_x, max_y))
+    meta["center_x"], meta["center_y"] = (min_x + max_x) / 2, (min_y + max_y) / 2
+    return [
+        f"範囲: {_num(min_x)}, {_num(min_y)} – {_num(max_x)}, {_num(max_y)} ({crs})",
+        f"中心: {_num(meta['center_x'])}, {_num(meta['center_y'])} ({crs})",
+    ]
+
+
+def _simple_value(value: Any) -> MetaValue | None:
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return None  # NULL, BLOB and anything exotic stays out of text and metadata
+
+
+def _crs_label(organization: str, org_id: int, srs_id: int) -> str:
+    if organization and organization.upper() != "NONE" and org_id > 0:
+        return f"{organization.upper()}:{org_id}"
+    return f"srs_id:{srs_id}"
+
+
+def _num(v: float) -> str:
+    return f"{v:.6f}".rstrip("0").rstrip(".")
+
+
+def _corrupt_gpkg(path: Path, why: str) -> IngestError:
+    return _error(
+        path,
+        "corrupt",
+        f"not a readable GeoPackage ({why})",
+        "GeoPackageとして読み込めません（ファイルが壊れているか、GeoPackage形式ではありません）",
+        "Export the data again as GeoPackage (e.g. from QGIS) and ingest the new file.",
+        "QGISなどでGeoPackage形式に書き出し直してから取り込んでください。",
+    )
+
+
+# --- Shared -----------------------------------------------------------------------------------------
+
+
+def _derive_source(path: Path, title: str) -> SourceInfo:
+    return SourceInfo(doc_id=derive_doc_id(path), title=title or path.stem, level="other")
+
+
+def derive_doc_id(path: Path) -> str:
+    """Stable id from the file name: an ascii slug, plus a name hash when non-ascii characters were dropped."""
+    stem = unicodedata.normalize("NFKC", Path(path).stem)
+    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower().encode("ascii", "ignore").decode()).strip("-")
+    name_hash = hashlib.sha256(stem.encode()).hexdigest()
+    if not slug:
+        return f"doc-{name_hash[:10]}"
+    if not stem.isascii():  # "厚木市DX計画" and "県DX計画" must not both become "dx"
+        return f"{slug}-{name_hash[:8]}"
+    return slug
+
+
+def _read_bytes(path: Path, limit: int = -1) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit)
+    except OSError as exc:
+        raise _error(
+            path,
+            "unreadable",
+            f"cannot read the file ({exc.strerror})",
+            f"ファイルを読み込めません（{exc.strerror}）",
+            "Check the file permissions.",
+            "ファイルのアクセス権を確認してください。",
+        ) from exc
+
+
+def _error(path: Path, kind: str, message: str, message_ja: str, hint: str, hint_ja: str) -> IngestError:
+    return IngestError(str(path), message, message_ja=message_ja, hint=hint, hint_ja=hint_ja, kind=kind)

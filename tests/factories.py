@@ -1,0 +1,148 @@
+"""Builders for real test inputs: Japanese PDFs (reportlab), broken PDFs and a GeoPackage (fudgeo).
+
+Other test modules reuse these, so they take a target path and return it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from fudgeo.enumeration import FieldType, ShapeType
+from fudgeo.geometry import Point
+from fudgeo.geopkg import Field, GeoPackage, SpatialReferenceSystem
+from pypdf import PdfReader, PdfWriter
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+
+JA_FONT = "HeiseiMin-W3"  # built-in CID font: no font file needed, text stays extractable
+_FONT_SIZE = 11
+_LINE_HEIGHT = 16
+_WRAP_CHARS = 40  # full-width characters per line on A4 with 2 cm margins
+
+# Atsugi facilities (approximate positions, WGS 84) used by GeoPackage tests.
+FACILITIES: tuple[tuple[str, str, str, float, float], ...] = (
+    ("厚木市役所", "庁舎", "厚木市中町3-17-17", 139.3614, 35.4433),
+    ("厚木市立中央図書館", "図書館", "厚木市中町1-1-3", 139.3649, 35.4412),
+    ("アミューあつぎ", "複合施設", "厚木市中町2-12-15", 139.3637, 35.4402),
+    ("厚木市保健福祉センター", "福祉施設", "厚木市中町1-4-1", 139.3627, 35.4425),
+)
+DEPARTMENTS: tuple[tuple[str, str, str], ...] = (
+    ("デジタル戦略課", "行政経営部", "046-225-2111"),
+    ("情報政策課", "行政経営部", "046-225-2112"),
+)
+
+_WGS84_WKT = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+    'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]'
+)
+
+
+def _register_font() -> None:
+    if JA_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(JA_FONT))
+
+
+def _wrap(text: str) -> list[str]:
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines.extend(textwrap.wrap(paragraph, _WRAP_CHARS) or [""])
+    return lines
+
+
+def make_pdf(path: Path, pages: list[str], *, title: str | None = None, encrypt_password: str | None = None) -> Path:
+    """A PDF with one page per item of `pages`, in a Japanese CID font, long lines wrapped."""
+    _register_font()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = canvas.Canvas(str(path), pagesize=A4, invariant=True)
+    if title is not None:
+        c.setTitle(title)
+    width, height = A4
+    for page_text in pages:
+        c.setFont(JA_FONT, _FONT_SIZE)
+        y = height - 60
+        for line in _wrap(page_text):
+            if y < 60:
+                raise ValueError(f"page text too long for one A4 page: {page_text[:30]}…")
+            c.drawString(56, y, line)
+            y -= _LINE_HEIGHT
+        c.showPage()
+    c.save()
+    if encrypt_password is not None:
+        _encrypt_in_place(path, encrypt_password)
+    return path
+
+
+def _encrypt_in_place(path: Path, password: str) -> None:
+    reader = PdfReader(path)
+    writer = PdfWriter(clone_from=reader)
+    # RC4-128 works with pypdf's pure-Python fallback (AES would need the cryptography package).
+    writer.encrypt(user_password=password, owner_password=password, algorithm="RC4-128")
+    with open(path, "wb") as fh:
+        writer.write(fh)
+
+
+def make_image_only_pdf(path: Path, n_pages: int = 2) -> Path:
+    """A PDF whose pages carry only drawn shapes: what a scan without OCR looks like to a text extractor."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = canvas.Canvas(str(path), pagesize=A4, invariant=True)
+    for i in range(n_pages):
+        c.setFillGray(0.2 + 0.1 * i)
+        c.rect(80, 400, 300, 200, fill=1, stroke=0)
+        c.circle(300, 250, 60 + 10 * i, fill=1)
+        c.line(50, 100, 500, 120)
+        c.showPage()
+    c.save()
+    return path
+
+
+def make_encrypted_pdf(path: Path, password: str = "secret") -> Path:
+    """A Japanese PDF that needs `password` to open."""
+    return make_pdf(path, ["この文書はパスワードで保護されています。"], encrypt_password=password)
+
+
+def make_corrupt_pdf(path: Path) -> Path:
+    """A real PDF cut in the middle and with its body garbled: starts with %PDF- but cannot be parsed."""
+    path = Path(path)
+    make_pdf(path, ["壊れたPDFの元になる文書です。" * 5, "二ページ目です。"])
+    data = path.read_bytes()
+    head = data[: len(data) // 2]
+    garbled = bytearray(head)
+    for i in range(200, len(garbled), 7):
+        garbled[i] = (garbled[i] * 31 + 7) % 256
+    path.write_bytes(bytes(garbled))
+    return path
+
+
+def make_gpkg(path: Path) -> Path:
+    """A GeoPackage with a point layer 「公共施設」 (EPSG:4326) and a non-spatial table 「担当課」."""
+    path = Path(path).with_suffix(".gpkg")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gpkg = GeoPackage.create(path, flavor="EPSG")
+    srs = SpatialReferenceSystem(
+        name="WGS 84", organization="EPSG", org_coord_sys_id=4326, definition=_WGS84_WKT, srs_id=4326
+    )
+    fields = (
+        Field("名称", FieldType.text, size=100),
+        Field("種別", FieldType.text, size=50),
+        Field("住所", FieldType.text, size=200),
+    )
+    fc = gpkg.create_feature_class("公共施設", srs=srs, shape_type=ShapeType.point, fields=fields)
+    rows = [(Point(x=x, y=y, srs_id=4326), name, kind, addr) for name, kind, addr, x, y in FACILITIES]
+    table = gpkg.create_table(
+        "担当課",
+        fields=(
+            Field("課名", FieldType.text, size=50),
+            Field("部局", FieldType.text, size=50),
+            Field("電話", FieldType.text, size=20),
+        ),
+    )
+    with gpkg.connection as conn:
+        conn.executemany(f'INSERT INTO {fc.escaped_name} ("SHAPE", "名称", "種別", "住所") VALUES (?, ?, ?, ?)', rows)
+        conn.executemany(f'INSERT INTO {table.escaped_name} ("課名", "部局", "電話") VALUES (?, ?, ?)', DEPARTMENTS)
+    gpkg.connection.close()
+    return path

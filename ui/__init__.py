@@ -1,0 +1,1 @@
+"""Every human entry point: the `dxa` command line and the Streamlit app."""

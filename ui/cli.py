@@ -1,0 +1,196 @@
+"""`dxa`: the command line. Settings are built here, once, and passed down."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assistant.config import REPO_ROOT, Settings
+from assistant.errors import DXAError
+
+log = logging.getLogger("dxa")
+Handler = Callable[[argparse.Namespace, Settings], int]
+COMMANDS: dict[str, Handler] = {}
+
+
+def command(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def pipeline_for(settings: Settings) -> Any:
+    from assistant.pipeline import Pipeline
+
+    return Pipeline(settings)
+
+
+# -- ingest / remove / status / corpus ----------------------------------------------------------
+@command("ingest")
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.types import SourceInfo
+    from ingest.indexer import ingest_corpus, ingest_paths, summary_lines
+
+    if not args.paths and not args.corpus:
+        print("dxa ingest: PATH か --corpus を指定してください / give PATH… or --corpus", file=sys.stderr)
+        return 2
+    index = pipeline_for(settings).index
+    progress = not args.no_progress and sys.stderr.isatty()
+    results = []
+    if args.corpus:
+        results += ingest_corpus(index, settings, progress=progress)
+    if args.paths:
+        source = None
+        if args.doc_id or args.title or args.level != "other" or args.edition:
+            if len(args.paths) != 1:
+                print("--doc-id/--title/--level/--edition は1ファイルのときだけ使えます", file=sys.stderr)
+                return 2
+            from ingest.indexer import doc_id_for_path
+
+            path = Path(args.paths[0])
+            source = SourceInfo(
+                doc_id=args.doc_id or doc_id_for_path(path), title=args.title or path.stem, level=args.level,
+                edition=args.edition or "",
+            )
+        results += ingest_paths(index, settings, [Path(p) for p in args.paths], source=source, progress=progress)
+    if args.json:
+        emit_json({"results": [r.__dict__ for r in results]})
+    else:
+        for line in summary_lines(results, "ja"):
+            print(line)
+        errors = [r for r in results if not r.ok]
+        if errors:
+            print(f"\n{len(errors)} 件のファイルでエラー / {len(errors)} file(s) failed:", file=sys.stderr)
+            for r in errors:
+                print(f"  - {r.message}", file=sys.stderr)
+    return 1 if any(not r.ok for r in results) else 0
+
+
+@command("remove")
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    removed = pipeline_for(settings).index.remove_document(args.doc_id)
+    if removed < 0:
+        print(f"文書 {args.doc_id} は索引にありません / no such document: {args.doc_id}", file=sys.stderr)
+        return 1
+    print(f"削除しました: {args.doc_id}（{removed} チャンク）")
+    return 0
+
+
+@command("status")
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    index = pipeline_for(settings).index
+    docs = index.documents()
+    keys = ("doc_id", "title", "level", "edition", "path", "sha256", "pages", "chunks", "ingested_at")
+    if args.json:
+        emit_json({"documents": [{k: getattr(d, k) for k in keys} for d in docs]})
+        return 0
+    print(f"索引: {settings.index_dir}  文書 {len(docs)} 件")
+    for d in docs:
+        pages = f"{d.pages}頁" if d.pages else "-"
+        print(f"  {d.doc_id:<28} {d.level:<10} {pages:>6} {d.chunks:>5}チャンク  {d.title}")
+    return 0
+
+
+@command("corpus")
+def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.fetch import fetch_sources
+    from ingest.indexer import ingest_corpus, summary_lines
+    from ingest.manifest import load_manifest
+
+    entries = load_manifest(settings.corpus_dir)
+    fetched = fetch_sources(entries, settings.cache_dir / "corpus")
+    for item in fetched:
+        print(f"取得済み: {item}")
+    results = ingest_corpus(pipeline_for(settings).index, settings, progress=sys.stderr.isatty())
+    for line in summary_lines(results):
+        print(line)
+    return 1 if any(not r.ok for r in results) else 0
+
+
+@command("ui")
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    port = args.port or settings.ui.port
+    env = dict(os.environ, DXA_HOME=str(settings.home))
+    if settings.store.path:
+        env["DXA_STORE__PATH"] = str(settings.store.path)
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "ui" / "app.py"),
+        "--server.port", str(port), "--server.address", settings.ui.address, "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+    ]
+    print(f"UI: http://{settings.ui.address}:{port}", file=sys.stderr)
+    return subprocess.call(cmd, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dxa", description="厚木市DX推進計画 策定支援アシスタント")
+    parser.add_argument("-v", "--verbose", action="store_true", help="詳細ログ / verbose logging")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", help="索引の保存先 (index directory) / overrides DXA_STORE__PATH")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", parents=[common], help="文書を索引に登録 / index files")
+    p.add_argument("paths", nargs="*", help="files or directories (PDF, text, Markdown, GeoPackage)")
+    p.add_argument("--corpus", action="store_true", help="index the bundled corpus (corpus/sources.toml)")
+    p.add_argument("--doc-id"), p.add_argument("--title"), p.add_argument("--edition")
+    p.add_argument("--level", default="other", choices=["city", "prefecture", "national", "other"])
+    p.add_argument("--json", action="store_true"), p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("remove", parents=[common], help="文書を索引から削除 / remove a document")
+    p.add_argument("doc_id")
+    p = sub.add_parser("status", parents=[common], help="索引の状態 / indexed documents")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("corpus", parents=[common], help="公式PDFの取得 / fetch official PDFs")
+    p.add_argument("action", choices=["fetch"])
+    p = sub.add_parser("ui", parents=[common], help="画面を起動 / start the Streamlit UI")
+    p.add_argument("--port", type=int)
+    for extend in EXTENSIONS:
+        extend(sub, common)
+    return parser
+
+
+# Later stages register their sub-commands here (search/ask, user, eval, align, draft).
+EXTENSIONS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_extensions()
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings().with_store(getattr(args, "store", None))
+        return COMMANDS[args.command](args, settings)
+    except DXAError as exc:
+        print(f"エラー: {exc.user_message('ja')}\nerror: {exc.user_message('en')}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _load_extensions() -> None:
+    import importlib
+
+    for name in ("ui.cli_answer", "ui.cli_users", "ui.cli_eval", "ui.cli_plan"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
