@@ -120,3 +120,4 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     notice: str = ""  # e.g. LLM fallback notice shown to the user
     unsupported: list[str] = field(default_factory=list)  # answer sentences no citation supports
+    support: float = 0.0  # how well the retrieved passages cover the question (refusal signal)

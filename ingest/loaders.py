@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fudgeo.geopkg import FeatureClass, GeoPackage, Table
-from pypdf import PdfReader
-from pypdf.constants import PasswordType
+from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError
 
 from assistant.config import IngestSettings
@@ -39,6 +38,109 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SNIFF_BYTES = 1024  # the PDF spec lets the header sit anywhere in the first 1024 bytes
 _MB = 1024 * 1024
 _TITLE_MAX = 200
+_PLACEHOLDER_TITLES = frozenset({"untitled", "no title", "無題", "タイトルなし"})  # generator defaults, not titles
+
+# Every user-facing message in one place: key -> (kind, English, Japanese, hint, Japanese hint).
+_MESSAGES: dict[str, tuple[str, str, str, str, str]] = {
+    "no_access": (
+        "unreadable",
+        "cannot read the file ({why})",
+        "ファイルを読み込めません（{why}）",
+        "Check the path and the file permissions.",
+        "パスとアクセス権を確認してください。",
+    ),
+    "not_file": (
+        "unreadable",
+        "not a regular file",
+        "通常のファイルではありません",
+        "Give the path of a file, not a folder.",
+        "フォルダではなくファイルを指定してください。",
+    ),
+    "too_big": (
+        "too_large",
+        "the file is {mb:.1f} MB, over the limit of {limit:g} MB",
+        "ファイルサイズ（{mb:.1f} MB）が上限（{limit:g} MB）を超えています",
+        "Split the file, or raise ingest.max_file_mb (DXA_INGEST__MAX_FILE_MB).",
+        "ファイルを分割するか、設定 ingest.max_file_mb（環境変数 DXA_INGEST__MAX_FILE_MB）を引き上げてください。",
+    ),
+    "too_many_pages": (
+        "too_large",
+        "the PDF has {n} pages, over the limit of {limit}",
+        "ページ数（{n}ページ）が上限（{limit}ページ）を超えています",
+        "Split the PDF, or raise ingest.max_pages (DXA_INGEST__MAX_PAGES).",
+        "PDFを分割するか、設定 ingest.max_pages（環境変数 DXA_INGEST__MAX_PAGES）を引き上げてください。",
+    ),
+    "zero_bytes": (
+        "empty",
+        "the file is empty (0 bytes)",
+        "ファイルが空です（0バイト）",
+        "Check that the file was saved or downloaded completely, then ingest it again.",
+        "ファイルが正しく保存・ダウンロードされているか確認し、取り込み直してください。",
+    ),
+    "not_pdf": (
+        "not_pdf",
+        "the name ends in .pdf but the content is not a PDF",
+        "拡張子は .pdf ですが、中身がPDFではありません",
+        "Get a genuine PDF, or rename the file to match its real format.",
+        "正しいPDFを入手し直すか、実際の形式に合った拡張子に変更してください。",
+    ),
+    "unsupported": (
+        "unsupported",
+        "unsupported file type ({suffix})",
+        "対応していないファイル形式です（{suffix_ja}）",
+        "Convert it to PDF, text (.txt, .md) or GeoPackage (.gpkg).",
+        "PDF、テキスト（.txt、.md）、GeoPackage（.gpkg）のいずれかに変換してから取り込んでください。",
+    ),
+    "encrypted": (
+        "encrypted",
+        "the PDF is encrypted and cannot be read: {why}",
+        "PDFが暗号化されているため読み込めません（{why_ja}）",
+        "Save an unencrypted copy (remove the password) and ingest that.",
+        "パスワードを解除したPDFを保存し直してから取り込んでください。",
+    ),
+    "corrupt_pdf": (
+        "corrupt",
+        "the PDF is damaged and cannot be read ({why})",
+        "PDFが壊れているため読み込めません",
+        "Download the original again, or open it in a PDF viewer and save a new copy.",
+        "元のファイルを入手し直すか、PDF閲覧ソフトで開いて別名で保存し直してください。",
+    ),
+    "no_text": (
+        "no_text",
+        "the PDF has no text layer (image-only, e.g. a scan)",
+        "PDFに文字情報がありません（スキャンした画像だけのPDFです）",
+        "Run OCR on it first (e.g. Acrobat 'Recognize Text' or ocrmypdf), then ingest the result.",
+        "先にOCR（文字認識）をかけて文字情報付きのPDFにしてから取り込んでください。",
+    ),
+    "blank_text": (
+        "empty",
+        "the file contains only whitespace",
+        "ファイルに本文がありません（空白のみです）",
+        "Check that the right file was chosen.",
+        "取り込むファイルが正しいか確認してください。",
+    ),
+    "undecodable": (
+        "unreadable",
+        "the text encoding could not be recognised (tried UTF-8 and Shift_JIS)",
+        "文字コードを判別できないため読み込めません（UTF-8とShift_JISを試しました）",
+        "Open it in a text editor and save it as UTF-8.",
+        "テキストエディタで開き、UTF-8で保存し直してください。",
+    ),
+    "corrupt_gpkg": (
+        "corrupt",
+        "not a readable GeoPackage ({why})",
+        "GeoPackageとして読み込めません（ファイルが壊れているか、GeoPackage形式ではありません）",
+        "Export the data again as GeoPackage (e.g. from QGIS) and ingest the new file.",
+        "QGISなどでGeoPackage形式に書き出し直してから取り込んでください。",
+    ),
+    "empty_gpkg": (
+        "empty",
+        "the GeoPackage has no features or rows",
+        "GeoPackageに地物・レコードが1件もありません",
+        "Check that the layers were exported together with their data.",
+        "レイヤをデータ入りで書き出したか確認してください。",
+    ),
+}
 
 
 def sha256_file(path: Path) -> str:
@@ -56,43 +158,15 @@ def load_document(path: Path, source: SourceInfo | None, settings: IngestSetting
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise _error(
-            path,
-            "unreadable",
-            f"cannot open the file ({exc.strerror})",
-            f"ファイルを開けません（{exc.strerror}）",
-            "Check the path and file permissions.",
-            "パスとアクセス権を確認してください。",
-        ) from exc
+        raise _error(path, "no_access", why=exc.strerror) from exc
     if not path.is_file():
-        raise _error(
-            path,
-            "unreadable",
-            "not a regular file",
-            "通常のファイルではありません",
-            "Give the path of a file, not a folder.",
-            "フォルダではなくファイルを指定してください。",
-        )
-    # Size is checked from the directory entry, before a single byte is read.
+        raise _error(path, "not_file")
+    # Size comes from the directory entry: an oversized file is refused before a byte of it is read.
     if size > settings.max_file_mb * _MB:
-        raise _error(
-            path,
-            "too_large",
-            f"file is {size / _MB:.1f} MB, over the limit of {settings.max_file_mb:g} MB",
-            f"ファイルサイズ（{size / _MB:.1f} MB）が上限（{settings.max_file_mb:g} MB）を超えています",
-            "Split the file, or raise ingest.max_file_mb (DXA_INGEST__MAX_FILE_MB).",
-            "ファイルを分割するか、設定 ingest.max_file_mb（環境変数 DXA_INGEST__MAX_FILE_MB）を引き上げてください。",
-        )
+        raise _error(path, "too_big", mb=size / _MB, limit=settings.max_file_mb)
     kind = _detect_kind(path)
     if size == 0:
-        raise _error(
-            path,
-            "empty",
-            "the file is empty (0 bytes)",
-            "ファイルが空です（0バイト）",
-            "Check that the file was saved or downloaded completely, then ingest it again.",
-            "ファイルが正しく保存・ダウンロードされているか確認し、取り込み直してください。",
-        )
+        raise _error(path, "zero_bytes")
     if kind == "gpkg":
         return _load_gpkg(path, source)
     data = _read_bytes(path)
@@ -110,27 +184,12 @@ def _detect_kind(path: Path) -> Literal["pdf", "text", "gpkg"]:
     if suffix in PDF_SUFFIXES:
         if not head:
             return "pdf"  # zero bytes: reported as empty by the caller
-        raise _error(
-            path,
-            "not_pdf",
-            "the name ends in .pdf but the content is not a PDF",
-            "拡張子は .pdf ですが、中身がPDFではありません",
-            "Get a genuine PDF, or rename the file to match its real format.",
-            "正しいPDFを入手し直すか、実際の形式に合った拡張子に変更してください。",
-        )
+        raise _error(path, "not_pdf")
     if suffix in GPKG_SUFFIXES:
         return "gpkg"
     if suffix in TEXT_SUFFIXES:
         return "text"
-    shown = suffix or "拡張子なし"
-    raise _error(
-        path,
-        "unsupported",
-        f"unsupported file type ({suffix or 'no suffix'})",
-        f"対応していないファイル形式です（{shown}）",
-        "Convert it to PDF, text (.txt, .md) or GeoPackage (.gpkg).",
-        "PDF、テキスト（.txt、.md）、GeoPackage（.gpkg）のいずれかに変換してから取り込んでください。",
-    )
+    raise _error(path, "unsupported", suffix=suffix or "no suffix", suffix_ja=suffix or "拡張子なし")
 
 
 # --- PDF --------------------------------------------------------------------------------------------
@@ -141,55 +200,41 @@ def _load_pdf(path: Path, data: bytes, source: SourceInfo | None, settings: Inge
         pages, title = _read_pdf(path, data, settings)
     except IngestError:
         raise
-    except DependencyError as exc:  # AES encryption without the `cryptography` package
-        raise _encrypted(
-            path,
-            "its encryption needs the 'cryptography' package",
-            "暗号化方式（AES）の解読に必要な cryptography パッケージがありません",
-        ) from exc
-    except Exception as exc:  # pypdf raises many types on hostile input, RecursionError included
-        raise _corrupt_pdf(path, exc) from exc
-    if not any(text.strip() for text in pages):
+    except DependencyError as exc:  # AES encryption without the `cryptography` package installed
         raise _error(
             path,
-            "no_text",
-            "the PDF has no text layer (image-only, e.g. a scan)",
-            "PDFに文字情報がありません（スキャンした画像だけのPDFです）",
-            "Run OCR on it first (e.g. Acrobat 'Recognize Text' or ocrmypdf), then ingest the result.",
-            "先にOCR（文字認識）をかけて文字情報付きのPDFにしてから取り込んでください。",
-        )
-    blocks = tuple(Block(text=text, page=i + 1) for i, text in enumerate(pages))
+            "encrypted",
+            why="its AES encryption needs the 'cryptography' package",
+            why_ja="AES方式の暗号化を解くための cryptography パッケージがありません",
+        ) from exc
+    except Exception as exc:  # pypdf raises many types on hostile input, RecursionError included
+        raise _error(path, "corrupt_pdf", why=f"{type(exc).__name__}: {exc}") from exc
+    if not any(text.strip() for text in pages):
+        raise _error(path, "no_text")
     return LoadedDocument(
         source=source or _derive_source(path, title),
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
         kind="pdf",
-        blocks=blocks,
+        blocks=tuple(Block(text=text, page=i + 1) for i, text in enumerate(pages)),
         pages=len(pages),
     )
 
 
 def _read_pdf(path: Path, data: bytes, settings: IngestSettings) -> tuple[list[str], str]:
+    """Text of every physical page, and the /Title; opens with the empty user password when that works."""
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-        raise _encrypted(path, "it needs a password", "パスワードが必要です")
+        raise _error(path, "encrypted", why="it needs a password", why_ja="パスワードが必要です")
     n_pages = len(reader.pages)
     if n_pages > settings.max_pages:
-        raise _error(
-            path,
-            "too_large",
-            f"the PDF has {n_pages} pages, over the limit of {settings.max_pages}",
-            f"ページ数（{n_pages}ページ）が上限（{settings.max_pages}ページ）を超えています",
-            "Split the PDF, or raise ingest.max_pages (DXA_INGEST__MAX_PAGES).",
-            "PDFを分割するか、設定 ingest.max_pages（環境変数 DXA_INGEST__MAX_PAGES）を引き上げてください。",
-        )
+        raise _error(path, "too_many_pages", n=n_pages, limit=settings.max_pages)
     texts: list[str] = []
-    failures: list[BaseException] = []
+    failures: list[Exception] = []
     for i, page in enumerate(reader.pages):
         try:
             texts.append(page.extract_text() or "")
-        except Exception as exc:  # RecursionError included
-            # One bad page should not cost the rest of the document.
+        except Exception as exc:  # one bad page should not cost the rest of the document
             logger.warning("%s: page %d: text extraction failed: %s", path, i + 1, exc)
             failures.append(exc)
             texts.append("")
@@ -203,29 +248,8 @@ def _pdf_title(reader: PdfReader) -> str:
         title = reader.metadata.title if reader.metadata else None
     except Exception:  # broken /Info dictionaries are common and harmless
         return ""
-    return str(title).strip()[:_TITLE_MAX] if title else ""
-
-
-def _encrypted(path: Path, why: str, why_ja: str) -> IngestError:
-    return _error(
-        path,
-        "encrypted",
-        f"the PDF is encrypted and cannot be read: {why}",
-        f"PDFが暗号化されているため読み込めません（{why_ja}）",
-        "Save an unencrypted copy (remove the password) and ingest that.",
-        "パスワードを解除したPDFを保存し直してから取り込んでください。",
-    )
-
-
-def _corrupt_pdf(path: Path, exc: BaseException) -> IngestError:
-    return _error(
-        path,
-        "corrupt",
-        f"the PDF is damaged and cannot be read ({type(exc).__name__}: {exc})",
-        "PDFが壊れているため読み込めません",
-        "Download the original again, or open it in a PDF viewer and save a new copy.",
-        "元のファイルを入手し直すか、PDF閲覧ソフトで開いて別名で保存し直してください。",
-    )
+    title = str(title or "").strip()
+    return "" if title.lower() in _PLACEHOLDER_TITLES else title[:_TITLE_MAX]
 
 
 # --- Text -------------------------------------------------------------------------------------------
@@ -234,14 +258,7 @@ def _corrupt_pdf(path: Path, exc: BaseException) -> IngestError:
 def _load_text(path: Path, data: bytes, source: SourceInfo | None) -> LoadedDocument:
     text = _decode(path, data)
     if not text.strip():
-        raise _error(
-            path,
-            "empty",
-            "the file contains only whitespace",
-            "ファイルに本文がありません（空白のみです）",
-            "Check that the right file was chosen.",
-            "取り込むファイルが正しいか確認してください。",
-        )
+        raise _error(path, "blank_text")
     return LoadedDocument(
         source=source or _derive_source(path, _text_title(text)),
         path=path,
@@ -261,19 +278,12 @@ def _decode(path: Path, data: bytes) -> str:
             continue
         if _looks_like_text(text):
             return text.replace("\r\n", "\n").replace("\r", "\n")
-    raise _error(
-        path,
-        "unreadable",
-        "the text encoding could not be recognised (tried UTF-8 and Shift_JIS)",
-        "文字コードを判別できないため読み込めません（UTF-8とShift_JISを試しました）",
-        "Open it in an editor and save it as UTF-8.",
-        "テキストエディタで開き、UTF-8で保存し直してください。",
-    )
+    raise _error(path, "undecodable")
 
 
 def _looks_like_text(text: str) -> bool:
     """cp932 decodes almost any bytes; binary shows up as control and private-use characters."""
-    odd = sum(1 for ch in text if (unicodedata.category(ch) in ("Cc", "Co") and ch not in "\t\n\r\f"))
+    odd = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Co") and ch not in "\t\n\r\f")
     return odd <= max(2, len(text) // 100)
 
 
@@ -294,32 +304,23 @@ class _ReadOnlyGeoPackage(GeoPackage):  # type: ignore[misc]
     def _configure_connection(self, db: str) -> None:
         uri = f"{Path(db).resolve().as_uri()}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES)
-        self._register_functions(conn)
+        self._register_functions(conn)  # fudgeo's geometry converters and ST_ functions
         self._conn = conn
 
 
 def _load_gpkg(path: Path, source: SourceInfo | None) -> LoadedDocument:
     if not _read_bytes(path, len(_SQLITE_MAGIC)).startswith(_SQLITE_MAGIC):
-        raise _corrupt_gpkg(path, "not an SQLite database")
+        raise _error(path, "corrupt_gpkg", why="not an SQLite database")
     gpkg = _ReadOnlyGeoPackage(path)
     try:
         blocks = tuple(_gpkg_blocks(gpkg))
-    except IngestError:
-        raise
     except Exception as exc:  # sqlite3.Error, or fudgeo failing on a malformed geometry blob
-        raise _corrupt_gpkg(path, f"{type(exc).__name__}: {exc}") from exc
+        raise _error(path, "corrupt_gpkg", why=f"{type(exc).__name__}: {exc}") from exc
     finally:
         if gpkg._conn is not None:
             gpkg._conn.close()
     if not blocks:
-        raise _error(
-            path,
-            "empty",
-            "the GeoPackage has no features or rows",
-            "GeoPackageに地物・レコードが1件もありません",
-            "Check that the layers were exported with their data.",
-            "データ入りでレイヤを書き出したか確認してください。",
-        )
+        raise _error(path, "empty_gpkg")
     return LoadedDocument(
         source=source or _derive_source(path, ""),
         path=path,
@@ -339,14 +340,12 @@ def _gpkg_blocks(gpkg: GeoPackage) -> Iterator[Block]:
 def _feature_blocks(name: str, fc: FeatureClass) -> Iterator[Block]:
     srs = fc.spatial_reference_system
     crs = _crs_label(srs.organization, srs.org_coord_sys_id, srs.srs_id)
-    geom_col = fc.geometry_column_name
     pk = fc.primary_key_field
-    fields = [f for f in fc.fields if f.name != geom_col and (pk is None or f.name != pk.name)]
-    cursor = fc.select(fields=fields, include_geometry=True, include_primary=True)
-    for n, row in enumerate(cursor, start=1):
-        geom, values = row[0], row[1:]
-        fid = values[0] if pk is not None else n
-        attrs = values[1:] if pk is not None else values
+    special = {fc.geometry_column_name, pk.name if pk is not None else None}
+    fields = [f for f in fc.fields if f.name not in special]
+    # Row layout from fudgeo's select: geometry, [primary key], fields...
+    for n, (geom, *values) in enumerate(fc.select(fields=fields, include_primary=True), start=1):
+        fid = values.pop(0) if pk is not None else n
         meta: dict[str, MetaValue] = {
             "layer": name,
             "fid": fid,
@@ -354,8 +353,7 @@ def _feature_blocks(name: str, fc: FeatureClass) -> Iterator[Block]:
             "crs": crs,
             "geometry": fc.geometry_type,
         }
-        lines = [f"レイヤ: {name}", f"fid: {fid}"]
-        lines += _attribute_lines(fields, attrs, meta)
+        lines = [f"レイヤ: {name}", f"fid: {fid}", *_attribute_lines(fields, values, meta)]
         lines += _geometry_lines(geom, crs, meta)
         yield Block(text="\n".join(lines), page=None, meta=meta)
 
@@ -363,26 +361,24 @@ def _feature_blocks(name: str, fc: FeatureClass) -> Iterator[Block]:
 def _row_blocks(name: str, table: Table) -> Iterator[Block]:
     pk = table.primary_key_field
     fields = [f for f in table.fields if pk is None or f.name != pk.name]
-    cursor = table.select(fields=fields, include_primary=True)
-    for n, row in enumerate(cursor, start=1):
-        fid = row[0] if pk is not None else n
-        attrs = row[1:] if pk is not None else row
+    for n, row in enumerate(table.select(fields=fields, include_primary=True), start=1):
+        values = list(row)
+        fid = values.pop(0) if pk is not None else n
         meta: dict[str, MetaValue] = {"layer": name, "fid": fid}
-        lines = [f"テーブル: {name}", f"fid: {fid}", *_attribute_lines(fields, attrs, meta)]
+        lines = [f"テーブル: {name}", f"fid: {fid}", *_attribute_lines(fields, values, meta)]
         yield Block(text="\n".join(lines), page=None, meta=meta)
 
 
 _RESERVED_META = frozenset({"layer", "fid", "x", "y", "srs_id", "crs", "geometry", "bbox", "center_x", "center_y"})
 
 
-def _attribute_lines(fields: list[Any], values: tuple[Any, ...], meta: dict[str, MetaValue]) -> list[str]:
+def _attribute_lines(fields: list[Any], values: list[Any], meta: dict[str, MetaValue]) -> list[str]:
     lines = []
     for field, value in zip(fields, values, strict=False):
         simple = _simple_value(value)
         if simple is None:
             continue
-        key = f"attr:{field.name}" if field.name in _RESERVED_META else field.name
-        meta[key] = simple
+        meta[f"attr:{field.name}" if field.name in _RESERVED_META else field.name] = simple
         lines.append(f"{field.name}: {simple}")
     return lines
 
@@ -397,11 +393,12 @@ def _geometry_lines(geom: Any, crs: str, meta: dict[str, MetaValue]) -> list[str
     min_x, min_y, max_x, max_y = (float(v) for v in geom.envelope.bounding_box)
     if any(math.isnan(v) for v in (min_x, min_y, max_x, max_y)):
         return []
+    cx, cy = (min_x + max_x) / 2, (min_y + max_y) / 2
     meta["bbox"] = ",".join(_num(v) for v in (min_x, min_y, max_x, max_y))
-    meta["center_x"], meta["center_y"] = (min_x + max_x) / 2, (min_y + max_y) / 2
+    meta["center_x"], meta["center_y"] = cx, cy
     return [
         f"範囲: {_num(min_x)}, {_num(min_y)} – {_num(max_x)}, {_num(max_y)} ({crs})",
-        f"中心: {_num(meta['center_x'])}, {_num(meta['center_y'])} ({crs})",
+        f"中心: {_num(cx)}, {_num(cy)} ({crs})",
     ]
 
 
@@ -423,17 +420,6 @@ def _crs_label(organization: str, org_id: int, srs_id: int) -> str:
 
 def _num(v: float) -> str:
     return f"{v:.6f}".rstrip("0").rstrip(".")
-
-
-def _corrupt_gpkg(path: Path, why: str) -> IngestError:
-    return _error(
-        path,
-        "corrupt",
-        f"not a readable GeoPackage ({why})",
-        "GeoPackageとして読み込めません（ファイルが壊れているか、GeoPackage形式ではありません）",
-        "Export the data again as GeoPackage (e.g. from QGIS) and ingest the new file.",
-        "QGISなどでGeoPackage形式に書き出し直してから取り込んでください。",
-    )
 
 
 # --- Shared -----------------------------------------------------------------------------------------
@@ -460,15 +446,16 @@ def _read_bytes(path: Path, limit: int = -1) -> bytes:
         with open(path, "rb") as fh:
             return fh.read(limit)
     except OSError as exc:
-        raise _error(
-            path,
-            "unreadable",
-            f"cannot read the file ({exc.strerror})",
-            f"ファイルを読み込めません（{exc.strerror}）",
-            "Check the file permissions.",
-            "ファイルのアクセス権を確認してください。",
-        ) from exc
+        raise _error(path, "no_access", why=exc.strerror) from exc
 
 
-def _error(path: Path, kind: str, message: str, message_ja: str, hint: str, hint_ja: str) -> IngestError:
-    return IngestError(str(path), message, message_ja=message_ja, hint=hint, hint_ja=hint_ja, kind=kind)
+def _error(path: Path, key: str, **values: Any) -> IngestError:
+    kind, message, message_ja, hint, hint_ja = _MESSAGES[key]
+    return IngestError(
+        str(path),
+        message.format(**values),
+        message_ja=message_ja.format(**values),
+        hint=hint,
+        hint_ja=hint_ja,
+        kind=kind,
+    )

@@ -80,10 +80,10 @@ def _is_kanji(ch: str) -> bool:
 
 # A line-leading enumeration marker whose following space is kept ("ア 情報連携", "1 計画策定の趣旨").
 _MARKER = re.compile(
-    r"^(?:#{1,6}|第\d+(?:[章節部編条項]|-\d+)?|\d+(?:\.\d+)*\.?(?: ?\(\d+\))?|\(\d+\)|[\u2460-\u24ff]"
-    r"|[ア-ン]|\([ア-ン]\)|\([a-z]\)|[ⅰ-ⅿⅠ-Ⅿ]+\.?) "
+    r"^(?:#{1,6}|第\d+(?:[章節部編条項]|-\d+)?|\d{1,3}(?:\.\d+)*\.?(?: ?\(\d+\))?|\(\d+\)|[\u2460-\u24ff]"
+    r"|[ア-ン]|\([ア-ン]\)|\([a-z]\)|[ⅰ-ⅿⅠ-Ⅿ]+\.?) (?![年月日度時分人件%％])"
 )
-_LEADER = re.compile(r"\s*(?:(?:[.・･·]\s*){4,}|(?:…\s*)+|(?:‥\s*){2,})\s*\d{0,4}\s*$")
+_LEADER = re.compile(r"\s*(?:(?:[.・･·]\s*){4,}\d{0,4}|(?:[…‥]\s*)+\d{1,4})\s*$")
 _PAGE_NUMBER = re.compile(
     r"^[\s\-‐−–—―~～]*(?:p\.?\s*)?[(\[]?\s*\d{1,4}\s*(?:/\s*\d{1,4})?\s*[)\]]?[\s\-‐−–—―~～]*$", re.IGNORECASE
 )
@@ -151,12 +151,9 @@ def _strip_spaces(line: _Line) -> _Line:
 
 
 def _drop_leader(line: _Line) -> tuple[_Line, bool]:
-    text = line.text
-    m = _LEADER.search(text)
-    if not m or m.start() == 0 and not text[: m.start()]:
-        # A line that is only dots (or only a page number after dots) is dropped altogether.
-        if m and m.start() == 0:
-            return _Line([], [], line.eol), True
+    """Remove a table-of-contents dot leader and its page number; True when the line had one."""
+    m = _LEADER.search(line.text)
+    if not m:
         return line, False
     return _Line(line.chars[: m.start()], line.idx[: m.start()], line.eol), True
 

@@ -1,0 +1,1 @@
+"""Answerers: extractive (default, no LLM) and LLM (when configured), with citation checking."""

@@ -1,0 +1,97 @@
+"""Citation checking shared by every answerer: sentences, quotes, markers and support.
+
+A quote is always an exact substring of the stored chunk text; `verify_quote` checks it and the
+answerers drop anything that fails. Support is lexical (character bigrams over NFKC text), which
+works for Japanese without a model and is the same measure the evaluation suite reports.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from assistant.types import Chunk, Citation
+
+REFUSAL_TEXT = "資料に該当する記述が見当たりません。"
+_SENT_END = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_PUNCT = re.compile(r"[\s、。，．・「」『』（）()\[\]【】〔〕:：;；!！?？\"'“”‘’…ー－\-]")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences as exact substrings of `text` (split after 。！？ and at line breaks)."""
+    out = []
+    for m in _SENT_END.finditer(text):
+        s = m.group(0).strip()
+        if s:
+            out.append(s)
+    return out
+
+
+def normal(text: str) -> str:
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def bigrams(text: str) -> set[str]:
+    t = normal(text)
+    if len(t) == 1:
+        return {t}
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def support(sentence: str, passage: str) -> float:
+    """Share of the sentence's character bigrams (markers removed) that occur in the passage."""
+    sb = bigrams(_MARKER.sub("", sentence))
+    if not sb:
+        return 0.0
+    return len(sb & bigrams(passage)) / len(sb)
+
+
+def verify_quote(quote: str, chunk: Chunk) -> bool:
+    """The quote is non-empty and an exact substring of the stored text."""
+    return bool(quote) and quote in chunk.text
+
+
+def best_quote(chunk: Chunk, text: str) -> str:
+    """The sentence of the chunk that best supports `text` (an exact substring of chunk.text)."""
+    sentences = split_sentences(chunk.text) or [chunk.text]
+    tb = bigrams(text)
+    return max(sentences, key=lambda s: (len(bigrams(s) & tb) / (len(tb) or 1), -abs(len(s) - 80)))
+
+
+def markers(text: str) -> list[int]:
+    return [int(m) for m in _MARKER.findall(text)]
+
+
+def clean_markers(answer: str, valid: Sequence[int]) -> tuple[str, list[int]]:
+    """Remove [n] markers that point to no retrieved passage; returns the text and what was removed."""
+    ok = set(valid)
+    removed: list[int] = []
+
+    def repl(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n in ok:
+            return m.group(0)
+        removed.append(n)
+        return ""
+
+    return _MARKER.sub(repl, answer), removed
+
+
+def unsupported_sentences(answer: str, passages: dict[int, str], threshold: float = 0.5) -> list[str]:
+    """Answer sentences with no marker, or whose cited passages do not contain their content."""
+    out = []
+    for sentence in split_sentences(answer):
+        body = _MARKER.sub("", sentence).strip()
+        if len(normal(body)) < 6 or body.startswith(("【", "■", "※")):
+            continue  # headings and fragments carry no claim
+        cited = [passages[n] for n in markers(sentence) if n in passages]
+        if not cited or max(support(body, p) for p in cited) < threshold:
+            out.append(sentence)
+    return out
+
+
+def check_citations(citations: Sequence[Citation]) -> list[Citation]:
+    """Keep only citations whose quote really is in the stored chunk text."""
+    return [c for c in citations if verify_quote(c.quote, c.chunk)]

@@ -1,0 +1,139 @@
+"""The default answerer, no LLM: quote the sentences that answer the question, each with [n].
+
+Sentences are scored by how much of the question's content they cover (character bigrams,
+weighted by how rare they are among the candidates) plus the passage's retrieval rank. When the
+best passage covers too little of the question, the answer is a plain refusal instead of weak
+matches; the threshold is calibrated by eval/calibrate_refusal.py.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answer.citations import REFUSAL_TEXT, bigrams, normal, split_sentences, verify_quote
+from assistant.retrieve import is_alignment_question
+from assistant.types import LEVEL_LABELS_JA, Answer, Citation, Hit
+
+# Question phrasing that never occurs in the answer text.
+_QUESTION_NOISE = re.compile(
+    r"(について|を教えて(ください)?|教えて(ください)?|とは何(ですか)?|は何ですか|は何か|ですか|ますか|でしょうか|"
+    r"いつからいつまで|いつ|どこ|だれ|誰|何|なに|どの(よう)?|どう|どれ|なぜ|いくつ|どんな|[？?]|ください)"
+)
+LEVEL_ORDER = ("city", "prefecture", "national", "other")
+
+
+@dataclass
+class _Candidate:
+    hit_index: int
+    sentence: str
+    position: int  # order within the chunk
+    score: float = 0.0
+
+
+def question_bigrams(question: str) -> set[str]:
+    core = _QUESTION_NOISE.sub("、", question)
+    grams = bigrams(core)
+    # bigrams that straddle a removed phrase or a particle boundary are noise: keep those made of
+    # characters that occur in the core text as written.
+    return {g for g in grams if "、" not in g} or bigrams(question)
+
+
+def is_heading(sentence: str, section: str) -> bool:
+    """Heading lines repeat the section path: they are context, not an answer."""
+    if sentence.lstrip().startswith("#"):
+        return True
+    flat = normal(sentence)
+    return any(flat == normal(part) for part in section.split(" > "))
+
+
+def coverage(q: set[str], text: str, weight: dict[str, float]) -> float:
+    if not q:
+        return 0.0
+    tb = bigrams(text)
+    total = sum(weight.get(g, 1.0) for g in q)
+    return sum(weight.get(g, 1.0) for g in q if g in tb) / total if total else 0.0
+
+
+class ExtractiveAnswerer:
+    """Builds an `Answer` from retrieved hits without any generation."""
+
+    def __init__(self, max_sentences: int = 6, refusal_threshold: float = 0.5) -> None:
+        self.max_sentences = max_sentences
+        self.refusal_threshold = refusal_threshold
+
+    def support_score(self, question: str, hits: Sequence[Hit]) -> float:
+        """How well the best of the top passages covers the question (0..1)."""
+        q = question_bigrams(question)
+        weight = self._weights(q, [f"{h.chunk.section}\n{h.chunk.text}" for h in hits])
+        return max((coverage(q, f"{h.chunk.section}\n{h.chunk.text}", weight) for h in hits[:5]), default=0.0)
+
+    @staticmethod
+    def _weights(q: set[str], texts: Sequence[str]) -> dict[str, float]:
+        sets = [bigrams(t) for t in texts]
+        n = len(sets) or 1
+        return {g: math.log(1.0 + n / (1.0 + sum(g in s for s in sets))) for g in q}
+
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        support = self.support_score(question, hits)
+        if not hits or support < self.refusal_threshold:
+            return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[],
+                          support=support)
+        q = question_bigrams(question)
+        candidates = [
+            _Candidate(i, s, pos)
+            for i, h in enumerate(hits)
+            for pos, s in enumerate(split_sentences(h.chunk.text))
+            if len(s) >= 4 and not is_heading(s, h.chunk.section)
+        ]
+        weight = self._weights(q, [c.sentence for c in candidates])
+        for c in candidates:
+            section = hits[c.hit_index].chunk.section
+            prior = 1.0 / (1.0 + c.hit_index)
+            c.score = 0.6 * coverage(q, c.sentence, weight) + 0.15 * coverage(q, section, weight) + 0.25 * prior
+        ranked = sorted(candidates, key=lambda c: -c.score)
+        if not ranked:
+            return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[])
+        best = ranked[0].score
+        chosen = [c for c in ranked if c.score >= 0.6 * best][: self.max_sentences]
+        alignment = is_alignment_question(question)
+        if alignment:
+            # every level that has a relevant passage speaks, even below the cut-off
+            for level in {h.chunk.level for h in hits} - {hits[c.hit_index].chunk.level for c in chosen}:
+                extra = next((c for c in ranked if hits[c.hit_index].chunk.level == level), None)
+                if extra is not None:
+                    chosen.append(extra)
+        return self._compose(question, hits, chosen, alignment, support)
+
+    def _compose(
+        self, question: str, hits: Sequence[Hit], chosen: list[_Candidate], alignment: bool, support: float
+    ) -> Answer:
+        # Keep sentences of one passage together and in document order; passages by best score.
+        first_seen: dict[int, float] = {}
+        for c in chosen:
+            first_seen[c.hit_index] = max(first_seen.get(c.hit_index, 0.0), c.score)
+        hit_order = sorted(first_seen, key=lambda i: -first_seen[i])
+        if alignment:
+            hit_order.sort(key=lambda i: LEVEL_ORDER.index(hits[i].chunk.level))
+        numbers = {hi: n for n, hi in enumerate(hit_order, start=1)}
+        citations: list[Citation] = []
+        lines: list[str] = []
+        current_level = None
+        for hi in hit_order:
+            chunk = hits[hi].chunk
+            sentences = sorted((c for c in chosen if c.hit_index == hi), key=lambda c: c.position)
+            if alignment and chunk.level != current_level:
+                current_level = chunk.level
+                lines.append(f"【{LEVEL_LABELS_JA.get(chunk.level, chunk.level)}】")
+            for c in sentences:
+                lines.append(f"{c.sentence} [{numbers[hi]}]")
+            quote = max(sentences, key=lambda c: c.score).sentence
+            if verify_quote(quote, chunk):
+                citations.append(Citation(n=numbers[hi], chunk=chunk, quote=quote, score=hits[hi].score))
+        if not citations:
+            return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[],
+                          support=support)
+        return Answer(question=question, answer="\n".join(lines), mode="extractive", refused=False,
+                      citations=citations, support=support)

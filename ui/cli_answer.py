@@ -1,0 +1,133 @@
+"""`dxa search` and `dxa ask`: the JSON contract that scripts and the evaluation suite rely on."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from assistant.retrieve import Filters
+from assistant.types import Answer, Hit
+from ui.cli import EXTENSIONS, command, emit_json, pipeline_for
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    c = hit.chunk
+    return {
+        "rank": hit.rank, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "level": c.level,
+        "edition": c.edition, "page": c.page, "section": c.section, "text": c.text, "score": round(hit.score, 6),
+    }
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "question": answer.question,
+        "answer": answer.answer,
+        "mode": answer.mode,
+        "refused": answer.refused,
+        "citations": [
+            {
+                "n": c.n, "chunk_id": c.chunk.chunk_id, "doc_id": c.chunk.doc_id, "title": c.chunk.title,
+                "level": c.chunk.level, "edition": c.chunk.edition, "page": c.chunk.page,
+                "section": c.chunk.section, "quote": c.quote, "score": round(c.score, 6),
+            }
+            for c in answer.citations
+        ],
+        "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
+    }
+    if answer.notice:
+        out["notice"] = answer.notice
+    if answer.unsupported:
+        out["unsupported"] = answer.unsupported
+    return out
+
+
+def filters_from(args: argparse.Namespace) -> Filters:
+    return Filters(levels=tuple(args.level or ()), doc_ids=tuple(args.doc or ()), editions=tuple(args.edition or ()))
+
+
+def read_jsonl(path: str, key: str) -> Iterator[tuple[Any, str]]:
+    stream = sys.stdin if path == "-" else Path(path).open(encoding="utf-8")
+    with stream:
+        for n, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            text = obj.get(key) or obj.get("query") or obj.get("question")
+            if not text:
+                raise SystemExit(f"{path}:{n}: '{key}' がありません / missing '{key}'")
+            yield obj.get("id", n), text
+
+
+@command("search")
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    pipeline = pipeline_for(settings)
+    filters = filters_from(args)
+    if not (args.query or args.queries):
+        print("問いを指定してください / give a query or --queries FILE", file=sys.stderr)
+        return 2
+    queries = read_jsonl(args.queries, "query") if args.queries else [(None, args.query)]
+    for qid, query in queries:
+        result = pipeline.search(query, args.k, filters, True if args.balance else None)
+        if args.json:
+            obj: dict[str, Any] = {"query": query, "hits": [hit_json(h) for h in result.hits]}
+            if qid is not None:
+                obj["id"] = qid
+            emit_json(obj)
+        else:
+            for h in result.hits:
+                page = f"p.{h.chunk.page}" if h.chunk.page else ""
+                print(f"{h.rank:>2}. [{h.chunk.level}] {h.chunk.title} {page} {h.chunk.section}\n    {h.chunk.text[:120]}")
+    return 0
+
+
+@command("ask")
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    pipeline = pipeline_for(settings)
+    filters = filters_from(args)
+    if not (args.question or args.questions):
+        print("質問を指定してください / give a question or --questions FILE", file=sys.stderr)
+        return 2
+    questions = read_jsonl(args.questions, "question") if args.questions else [(None, args.question)]
+    for qid, question in questions:
+        stream = not args.json and not args.questions and pipeline.use_llm(args.mode)
+        answer = pipeline.ask(question, filters, mode=args.mode, k=args.k,
+                              on_token=(lambda t: print(t, end="", flush=True)) if stream else None)
+        if args.json:
+            obj = answer_json(answer)
+            if qid is not None:
+                obj["id"] = qid
+            emit_json(obj)
+            continue
+        if answer.notice:
+            print(f"※ {answer.notice}")
+        print(("\n" if stream else "") + ("" if stream else answer.answer))
+        for c in answer.citations:
+            page = f" {c.chunk.page}頁" if c.chunk.page else ""
+            print(f"[{c.n}] {c.chunk.title}（{c.chunk.edition}）{page} {c.chunk.section}\n     「{c.quote}」")
+        for s in answer.unsupported:
+            print(f"⚠ 根拠が確認できない文: {s}")
+    return 0
+
+
+def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
+    for name, positional, batch in (("search", "query", "--queries"), ("ask", "question", "--questions")):
+        p = sub.add_parser(name, parents=[common], help="検索 / search" if name == "search" else "質問 / ask")
+        p.add_argument(positional, nargs="?", help="問い (omit with " + batch + ")")
+        p.add_argument(batch, help="JSONL file (or -) with one {id, " + positional + "} per line")
+        p.add_argument("-k", type=int, default=None, help="passages to retrieve")
+        p.add_argument("--json", action="store_true", help="JSON output (one object per line in batch mode)")
+        p.add_argument("--level", action="append", choices=["city", "prefecture", "national", "other"])
+        p.add_argument("--doc", action="append", help="restrict to a document id (repeatable)")
+        p.add_argument("--edition", action="append", help="restrict to an edition (repeatable)")
+        p.add_argument("--balance", action="store_true", help="balance results across levels")
+        if name == "ask":
+            p.add_argument("--mode", choices=["auto", "extractive", "llm"], default=None)
+
+
+EXTENSIONS.append(_extend)
+
