@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from fudgeo.enumeration import FieldType, ShapeType
-from fudgeo.geometry import Point
+from fudgeo.geometry import Point, Polygon
 from fudgeo.geopkg import Field, GeoPackage, SpatialReferenceSystem
 from pypdf import PdfReader, PdfWriter
 from reportlab.lib.pagesizes import A4
@@ -52,8 +52,18 @@ def _wrap(text: str) -> list[str]:
     return lines
 
 
-def make_pdf(path: Path, pages: list[str], *, title: str | None = None, encrypt_password: str | None = None) -> Path:
-    """A PDF with one page per item of `pages`, in a Japanese CID font, long lines wrapped."""
+def make_pdf(
+    path: Path,
+    pages: list[str],
+    *,
+    title: str | None = None,
+    encrypt_password: str | None = None,
+    owner_password: str | None = None,
+) -> Path:
+    """A PDF with one page per item of `pages`, in a Japanese CID font, long lines wrapped.
+
+    `encrypt_password` is the user password ("" = opens without one, restricted by `owner_password`).
+    """
     _register_font()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,15 +82,15 @@ def make_pdf(path: Path, pages: list[str], *, title: str | None = None, encrypt_
         c.showPage()
     c.save()
     if encrypt_password is not None:
-        _encrypt_in_place(path, encrypt_password)
+        _encrypt_in_place(path, encrypt_password, owner_password or encrypt_password)
     return path
 
 
-def _encrypt_in_place(path: Path, password: str) -> None:
+def _encrypt_in_place(path: Path, password: str, owner_password: str) -> None:
     reader = PdfReader(path)
     writer = PdfWriter(clone_from=reader)
     # RC4-128 works with pypdf's pure-Python fallback (AES would need the cryptography package).
-    writer.encrypt(user_password=password, owner_password=password, algorithm="RC4-128")
+    writer.encrypt(user_password=password, owner_password=owner_password, algorithm="RC4-128")
     with open(path, "wb") as fh:
         writer.write(fh)
 
@@ -100,9 +110,11 @@ def make_image_only_pdf(path: Path, n_pages: int = 2) -> Path:
     return path
 
 
-def make_encrypted_pdf(path: Path, password: str = "secret") -> Path:
-    """A Japanese PDF that needs `password` to open."""
-    return make_pdf(path, ["この文書はパスワードで保護されています。"], encrypt_password=password)
+def make_encrypted_pdf(path: Path, password: str = "secret", *, owner_password: str | None = None) -> Path:
+    """A Japanese PDF that needs `password` to open (password "" plus an owner password: opens freely)."""
+    return make_pdf(
+        path, ["この文書はパスワードで保護されています。"], encrypt_password=password, owner_password=owner_password
+    )
 
 
 def make_corrupt_pdf(path: Path) -> Path:
@@ -118,14 +130,33 @@ def make_corrupt_pdf(path: Path) -> Path:
     return path
 
 
-def make_gpkg(path: Path) -> Path:
-    """A GeoPackage with a point layer 「公共施設」 (EPSG:4326) and a non-spatial table 「担当課」."""
+def _wgs84() -> SpatialReferenceSystem:
+    return SpatialReferenceSystem(
+        name="WGS 84", organization="EPSG", org_coord_sys_id=4326, definition=_WGS84_WKT, srs_id=4326
+    )
+
+
+def make_empty_gpkg(path: Path) -> Path:
+    """A valid GeoPackage with one point layer and no features."""
     path = Path(path).with_suffix(".gpkg")
     path.parent.mkdir(parents=True, exist_ok=True)
     gpkg = GeoPackage.create(path, flavor="EPSG")
-    srs = SpatialReferenceSystem(
-        name="WGS 84", organization="EPSG", org_coord_sys_id=4326, definition=_WGS84_WKT, srs_id=4326
+    gpkg.create_feature_class(
+        "公共施設", srs=_wgs84(), shape_type=ShapeType.point, fields=(Field("名称", FieldType.text),)
     )
+    gpkg.connection.close()
+    return path
+
+
+def make_gpkg(path: Path, *, polygons: bool = False) -> Path:
+    """A GeoPackage with a point layer 「公共施設」 (EPSG:4326) and a non-spatial table 「担当課」.
+
+    `polygons` adds a polygon layer 「地区」 with one district (for bounding-box handling).
+    """
+    path = Path(path).with_suffix(".gpkg")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gpkg = GeoPackage.create(path, flavor="EPSG")
+    srs = _wgs84()
     fields = (
         Field("名称", FieldType.text, size=100),
         Field("種別", FieldType.text, size=50),
@@ -144,5 +175,15 @@ def make_gpkg(path: Path) -> Path:
     with gpkg.connection as conn:
         conn.executemany(f'INSERT INTO {fc.escaped_name} ("SHAPE", "名称", "種別", "住所") VALUES (?, ?, ?, ?)', rows)
         conn.executemany(f'INSERT INTO {table.escaped_name} ("課名", "部局", "電話") VALUES (?, ?, ?)', DEPARTMENTS)
+    if polygons:
+        districts = gpkg.create_feature_class(
+            "地区", srs=srs, shape_type=ShapeType.polygon, fields=(Field("地区名", FieldType.text, size=50),)
+        )
+        ring = [(139.35, 35.43), (139.37, 35.43), (139.37, 35.45), (139.35, 35.45), (139.35, 35.43)]
+        with gpkg.connection as conn:
+            conn.execute(
+                f'INSERT INTO {districts.escaped_name} ("SHAPE", "地区名") VALUES (?, ?)',
+                (Polygon([ring], srs_id=4326), "中心市街地"),
+            )
     gpkg.connection.close()
     return path
