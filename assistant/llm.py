@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import SecretStr
 
 from assistant.config import LLMSettings
 from assistant.errors import ConfigError, LLMError
@@ -39,7 +40,7 @@ def build_chat_model(settings: LLMSettings) -> BaseChatModel:
         return ChatOpenAI(
             model=settings.model,
             base_url=settings.base_url,
-            api_key=settings.api_key or "not-needed",  # local servers accept any key
+            api_key=SecretStr(settings.api_key or "not-needed"),  # local servers accept any key
             timeout=settings.timeout_s,
             max_retries=0,  # a failure falls back to the extractive answer at once
             temperature=settings.temperature,
@@ -62,7 +63,7 @@ def build_chat_model(settings: LLMSettings) -> BaseChatModel:
             azure_endpoint=settings.base_url,
             azure_deployment=settings.model,
             api_version=settings.api_version,
-            api_key=settings.api_key,
+            api_key=SecretStr(settings.api_key or ""),
             timeout=settings.timeout_s,
             max_retries=0,
             temperature=settings.temperature,
@@ -158,5 +159,6 @@ def _status_error(status: int, exc: BaseException) -> LLMError:
         detail, hint = "生成AIサーバーでエラーが発生しました", "生成AIサーバーの状態を確認してください。"
     else:
         detail, hint = "生成AIサーバーが要求を受け付けませんでした", "llm.model などの設定を確認してください。"
-    return LLMError(f"The LLM endpoint answered HTTP {status}: {exc}", message_ja=f"{detail}（HTTP {status}）",
-                    hint_ja=hint)
+    return LLMError(
+        f"The LLM endpoint answered HTTP {status}: {exc}", message_ja=f"{detail}（HTTP {status}）", hint_ja=hint
+    )

@@ -41,6 +41,11 @@ def question_bigrams(question: str) -> set[str]:
     return {g for g in grams if "、" not in g} or bigrams(question)
 
 
+def _kind_weight(gram: str) -> float:
+    """Bigrams touching hiragana are mostly particles and endings: they say little about content."""
+    return 0.3 if any("\u3041" <= ch <= "\u309f" for ch in gram) else 1.0
+
+
 def is_heading(sentence: str, section: str) -> bool:
     """Heading lines repeat the section path: they are context, not an answer."""
     if sentence.lstrip().startswith("#"):
@@ -74,7 +79,7 @@ class ExtractiveAnswerer:
     def _weights(q: set[str], texts: Sequence[str]) -> dict[str, float]:
         sets = [bigrams(t) for t in texts]
         n = len(sets) or 1
-        return {g: math.log(1.0 + n / (1.0 + sum(g in s for s in sets))) for g in q}
+        return {g: math.log(1.0 + n / (1.0 + sum(g in s for s in sets))) * _kind_weight(g) for g in q}
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         support = self.support_score(question, hits)
@@ -90,9 +95,14 @@ class ExtractiveAnswerer:
         ]
         weight = self._weights(q, [c.sentence for c in candidates])
         for c in candidates:
-            section = hits[c.hit_index].chunk.section
+            # the section path is context every sentence of the chunk shares
+            section = hits[c.hit_index].chunk.section.split(" > ")[-1]
             prior = 1.0 / (1.0 + c.hit_index)
-            c.score = 0.6 * coverage(q, c.sentence, weight) + 0.15 * coverage(q, section, weight) + 0.25 * prior
+            c.score = (
+                0.55 * coverage(q, f"{section}\n{c.sentence}", weight)
+                + 0.2 * coverage(q, c.sentence, weight)
+                + 0.25 * prior
+            )
         ranked = sorted(candidates, key=lambda c: -c.score)
         if not ranked:
             return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[])

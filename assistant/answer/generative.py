@@ -60,9 +60,7 @@ _TAG_WORDS = ("passages", "passage", "question", "system", "user", "assistant", 
 
 def _letters(word: str) -> str:
     """A regex matching `word` in ASCII or full-width letters, any case."""
-    return "".join(
-        f"[{c}{c.upper()}{chr(ord(c) + 0xFEE0)}{chr(ord(c.upper()) + 0xFEE0)}]" for c in word
-    )
+    return "".join(f"[{c}{c.upper()}{chr(ord(c) + 0xFEE0)}{chr(ord(c.upper()) + 0xFEE0)}]" for c in word)
 
 
 # After ASCII angle brackets become full-width, a full-width "tag" with one of our names is still
@@ -115,7 +113,7 @@ def normalise_markers(text: str) -> str:
         return "".join(f"[{int(n)}]" for n in numbers)
 
     text = _LOOSE_MARKER.sub(loose, text)
-    return text or _MARKERS_AFTER_END.sub(lambda m: "".join(m.group(2).split()) + m.group(1), text)
+    return _MARKERS_AFTER_END.sub(lambda m: "".join(m.group(2).split()) + m.group(1), text)
 
 
 def is_refusal(text: str) -> bool:
@@ -135,9 +133,7 @@ class LLMAnswerer:
             self._model = build_chat_model(self.settings)
         return self._model
 
-    def answer(
-        self, question: str, hits: Sequence[Hit], on_token: Callable[[str], None] | None = None
-    ) -> Answer:
+    def answer(self, question: str, hits: Sequence[Hit], on_token: Callable[[str], None] | None = None) -> Answer:
         started = time.perf_counter()
         if not hits:
             return Answer(question=question, answer=REFUSAL_TEXT, mode="llm", refused=True, citations=[])
@@ -156,8 +152,11 @@ class LLMAnswerer:
                 on_token(piece)
         raw = "".join(pieces).strip()
         if not raw:
-            raise LLMError("The LLM returned an empty answer.", message_ja="生成AIの応答が空でした。",
-                           hint_ja="モデル名と生成AIサーバーの状態を確認してください。")
+            raise LLMError(
+                "The LLM returned an empty answer.",
+                message_ja="生成AIの応答が空でした。",
+                hint_ja="モデル名と生成AIサーバーの状態を確認してください。",
+            )
         answer = self.postprocess(question, raw, hits)
         answer.timings_ms["answer_ms"] = (time.perf_counter() - started) * 1000
         if first_token_ms is not None:
@@ -182,5 +181,11 @@ class LLMAnswerer:
             if verify_quote(quote, hit.chunk):
                 citations.append(Citation(n=n, chunk=hit.chunk, quote=quote, score=hit.score))
         passages = {n: h.chunk.text for n, h in enumerate(hits, start=1)}
-        return Answer(question=question, answer=text, mode="llm", refused=False, citations=citations,
-                      unsupported=unsupported_sentences(text, passages))
+        return Answer(
+            question=question,
+            answer=text,
+            mode="llm",
+            refused=False,
+            citations=citations,
+            unsupported=unsupported_sentences(text, passages),
+        )
