@@ -40,7 +40,11 @@ class IngestSettings(BaseModel):
 
 class RetrieveSettings(BaseModel):
     k: int = Field(8, description="Passages retrieved per question.")
-    fusion: Literal["rrf", "weighted"] = Field("rrf", description="How dense and sparse rankings are fused.")
+    fusion: Literal["rrf", "weighted"] = Field(
+        "weighted",
+        description="How dense and sparse results are fused: 'weighted' = min-max normalised score sum (best on "
+        "JSQuAD, eval/bench_retrieval_jsquad.py), 'rrf' = reciprocal-rank fusion.",
+    )
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     candidates: int = Field(50, description="Candidates taken from each retriever before fusion.")
     weights: dict[str, float] = Field(

@@ -95,7 +95,7 @@ class Retriever:
         allowed = None if filters.empty else self.index.allowed_ids(filters.levels, filters.doc_ids, filters.editions)
         for name, bm25 in self.index.sparse_indexes().items():
             if self.settings.weights.get(name, 0) > 0:
-                tokens = query_tokens(self.index.tokenizers[name], expanded)
+                tokens = query_tokens(self.index.tokenizers[name], query)
                 results[name] = bm25.search(tokens, n_cand, allowed)
         t3 = time.perf_counter()
         timings["sparse_ms"] = (t3 - t2) * 1000

@@ -17,15 +17,33 @@ import scipy.sparse as sp
 
 from assistant.era import expand_years
 
-# Chosen on JSQuAD (tuned on half of the questions, confirmed on the other half).
-DEFAULT_K1 = 1.2
+# Chosen on JSQuAD's tune half (eval/bench_retrieval_jsquad.py --explore): mode A beats B/C, k1=0.6 beats
+# 0.9-2.0 for both tokenisers (passages are short, so term-frequency saturation matters little), b barely matters.
+DEFAULT_K1 = 0.6
 DEFAULT_B = 0.75
-DEFAULT_SUDACHI_MODE: Literal["A", "B", "C"] = "B"
+DEFAULT_SUDACHI_MODE: Literal["A", "B", "C"] = "A"
+DEFAULT_BIGRAM_UNIGRAMS: Literal["isolated", "all", "none"] = "all"
 DEFAULT_DROP_POS: tuple[str, ...] = ("補助記号", "空白", "助詞", "助動詞")
 
 # Question words carry no evidence about which passage answers; they only add noise to BM25.
 QUESTION_WORDS: frozenset[str] = frozenset(
-    {"何", "なに", "なん", "どこ", "誰", "だれ", "いつ", "どれ", "どの", "どう", "どんな", "いくつ", "いくら", "何故", "なぜ"}
+    {
+        "何",
+        "なに",
+        "なん",
+        "どこ",
+        "誰",
+        "だれ",
+        "いつ",
+        "どれ",
+        "どの",
+        "どう",
+        "どんな",
+        "いくつ",
+        "いくら",
+        "何故",
+        "なぜ",
+    }
 )
 
 
@@ -46,10 +64,13 @@ def _is_word_char(ch: str) -> bool:
 class BigramTokenizer:
     """Character bigrams over NFKC-normalised, lower-cased text; punctuation and spaces break runs.
 
-    A run of one character (e.g. 市 between two particles' punctuation) yields that unigram.
+    unigrams='all' adds every character too (+0.006 R@1 on JSQuAD: one-kanji words such as 川 or 党 count);
+    'isolated' adds only runs of one character.
     """
 
-    def __init__(self, *, unigrams: Literal["isolated", "all", "none"] = "isolated", era: bool = True) -> None:
+    def __init__(
+        self, *, unigrams: Literal["isolated", "all", "none"] = DEFAULT_BIGRAM_UNIGRAMS, era: bool = True
+    ) -> None:
         self.unigrams = unigrams
         self.era = era
         self.name = f"bigram-u{unigrams}{'-era' if era else ''}"
@@ -275,7 +296,9 @@ class BM25Index:
         self._w = sp.csc_matrix((w, (rows, cols)), shape=(n, v), dtype=np.float32)
         self._dirty = False
 
-    def search(self, query_tokens: Sequence[str], k: int = 10, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+    def search(
+        self, query_tokens: Sequence[str], k: int = 10, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
         """Top-k (id, score) with score > 0, best first; `allowed` restricts results to those ids."""
         if self._dirty:
             self._build()
@@ -334,4 +357,3 @@ def score_fuse(
         for (doc_id, _), v in zip(hits, normed, strict=True):
             fused[doc_id] = fused.get(doc_id, 0.0) + w * float(v)
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
-

@@ -177,11 +177,8 @@ class Index:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def tokens_for(self, text: str) -> str:
-        """Pre-tokenised text for every sparse index, stored so loading needs no re-tokenising."""
-        from assistant.era import expand_years
-
-        expanded = expand_years(text)
-        return json.dumps({name: TOKEN_SEP.join(tok.tokenize(expanded)) for name, tok in self.tokenizers.items()})
+        """Pre-tokenised text for every sparse index (the tokenisers add era/western year forms)."""
+        return json.dumps({name: TOKEN_SEP.join(tok.tokenize(text)) for name, tok in self.tokenizers.items()})
 
     # -- reading -------------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:

@@ -29,7 +29,9 @@ def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def summarize(runs: Sequence[tuple[Sequence[str], Collection[str]]], ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
+def summarize(
+    runs: Sequence[tuple[Sequence[str], Collection[str]]], ks: Sequence[int] = (1, 5, 10)
+) -> dict[str, float]:
     """Mean R@k for each k and MRR@10 over (ranked ids, gold ids) pairs."""
     out = {f"R@{k}": mean([recall_at_k(r, g, k) for r, g in runs]) for k in ks}
     out["MRR@10"] = mean([mrr_at_k(r, g, 10) for r, g in runs])

@@ -53,9 +53,11 @@ class FileResult:
         return self.status != "error"
 
 
-def pipeline_fingerprint(settings: Settings, embedder_id: str) -> str:
-    """Everything besides the file's bytes that decides its chunks and vectors."""
-    key = f"{PIPELINE_VERSION}|{settings.ingest.chunk_chars}|{settings.ingest.chunk_overlap}|{embedder_id}"
+def pipeline_fingerprint(settings: Settings, index: Index) -> str:
+    """Everything besides the file's bytes that decides its chunks, vectors and sparse tokens."""
+    tokenizers = ",".join(sorted(getattr(t, "name", n) for n, t in index.tokenizers.items()))
+    key = (f"{PIPELINE_VERSION}|{settings.ingest.chunk_chars}|{settings.ingest.chunk_overlap}|{index.embedder.id}"
+           f"|{tokenizers}")
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -122,7 +124,7 @@ def ingest_file(
             )
         doc_id = source.doc_id if source else doc_id_for_path(path)
         result.doc_id = doc_id
-        fingerprint = pipeline_fingerprint(settings, index.embedder.id)
+        fingerprint = pipeline_fingerprint(settings, index)
         size_mb = path.stat().st_size / 1_000_000
         if size_mb <= settings.ingest.max_file_mb:
             sha = sha256_file(path)
