@@ -145,6 +145,8 @@ class CachedEmbedder:
         )
         self._db.commit()
         self._lock = threading.Lock()
+        self._queries: dict[str, np.ndarray] = {}
+        self.query_cache_size = 4096
         self.hits = 0
         self.misses = 0
 
@@ -195,7 +197,18 @@ class CachedEmbedder:
         return np.stack([found[k] for k in keys]).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.inner.embed_query(text)
+        """Query vectors are kept in a small in-memory LRU: staff and eval runs repeat questions."""
+        with self._lock:
+            vec = self._queries.pop(text, None)
+            if vec is not None:
+                self._queries[text] = vec
+                return vec
+        vec = self.inner.embed_query(text)
+        with self._lock:
+            self._queries[text] = vec
+            while len(self._queries) > self.query_cache_size:
+                self._queries.pop(next(iter(self._queries)))
+        return vec
 
 
 def build_embedder(settings: EmbedSettings, cache_dir: Path) -> CachedEmbedder:

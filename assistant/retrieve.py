@@ -82,11 +82,12 @@ class Retriever:
         expanded = expand_years(query)
 
         t0 = time.perf_counter()
-        vector = self.index.embedder.embed_query(expanded)
+        use_dense = self.settings.weights.get("dense", 0) > 0
+        vector = self.index.embedder.embed_query(expanded) if use_dense else None
         t1 = time.perf_counter()
         timings["embed_ms"] = (t1 - t0) * 1000
         results: dict[str, list[tuple[str, float]]] = {}
-        if self.settings.weights.get("dense", 0) > 0:
+        if vector is not None:
             results["dense"] = self.index.dense_search(
                 vector, n_cand, filters.levels or None, filters.doc_ids or None, filters.editions or None
             )
