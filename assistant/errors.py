@@ -26,8 +26,9 @@ class ConfigError(DXAError):
 class IngestError(DXAError):
     """A file could not be read or indexed. Names the file; the rest of the batch goes on."""
 
-    def __init__(self, path: str, message: str, *, message_ja: str, hint: str = "", hint_ja: str = "",
-                 kind: str = "unreadable") -> None:
+    def __init__(
+        self, path: str, message: str, *, message_ja: str, hint: str = "", hint_ja: str = "", kind: str = "unreadable"
+    ) -> None:
         super().__init__(f"{path}: {message}", message_ja=f"{path}: {message_ja}", hint=hint, hint_ja=hint_ja)
         self.path = path
         self.kind = kind  # corrupt | encrypted | empty | no_text | not_pdf | too_large | unsupported | unreadable

@@ -60,12 +60,18 @@ class Pipeline:
         mode = mode or self.settings.answer.mode
         return mode == "llm" or (mode == "auto" and self.settings.llm.configured)
 
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
-               balance: bool | None = None) -> SearchResult:
+    def search(
+        self, query: str, k: int | None = None, filters: Filters | None = None, balance: bool | None = None
+    ) -> SearchResult:
         return self.retriever.search(query, k, filters, balance)
 
     def ask(
-        self, question: str, filters: Filters | None = None, *, mode: str | None = None, k: int | None = None,
+        self,
+        question: str,
+        filters: Filters | None = None,
+        *,
+        mode: str | None = None,
+        k: int | None = None,
         on_token: Callable[[str], None] | None = None,
     ) -> Answer:
         """Retrieve and answer. With an LLM configured, tokens stream to `on_token`; failures fall back."""

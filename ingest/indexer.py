@@ -56,8 +56,10 @@ class FileResult:
 def pipeline_fingerprint(settings: Settings, index: Index) -> str:
     """Everything besides the file's bytes that decides its chunks, vectors and sparse tokens."""
     tokenizers = ",".join(sorted(getattr(t, "name", n) for n, t in index.tokenizers.items()))
-    key = (f"{PIPELINE_VERSION}|{settings.ingest.chunk_chars}|{settings.ingest.chunk_overlap}|{index.embedder.id}"
-           f"|{tokenizers}")
+    key = (
+        f"{PIPELINE_VERSION}|{settings.ingest.chunk_chars}|{settings.ingest.chunk_overlap}|{index.embedder.id}"
+        f"|{tokenizers}"
+    )
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

@@ -59,7 +59,9 @@ def test_search_ask_status_json(store: Path, capsys: pytest.CaptureFixture[str],
     out = run_json(capsys, ["search", "--queries", str(queries), "-k", "3", "--json", "--store", str(store)])
     assert [o["id"] for o in out] == ["q1", "q2"] and all(len(o["hits"]) == 3 for o in out)
     questions = tmp_path / "a.jsonl"
-    questions.write_text('{"id": 1, "question": "計画の期間は"}\n{"id": 2, "question": "総務大臣は誰ですか"}\n', "utf-8")
+    questions.write_text(
+        '{"id": 1, "question": "計画の期間は"}\n{"id": 2, "question": "総務大臣は誰ですか"}\n', "utf-8"
+    )
     out = run_json(capsys, ["ask", "--questions", str(questions), "--json", "--store", str(store)])
     assert [o["id"] for o in out] == [1, 2]
     assert out[0]["refused"] is False and out[1]["refused"] is True
@@ -91,8 +93,14 @@ def test_bad_files_get_errors_and_the_index_survives(
     results = {Path(r["path"]).name: r for r in json.loads(capsys.readouterr().out)["results"]}
     assert code == 1  # some files failed …
     assert results["good.pdf"]["status"] == "added"  # … the rest of the batch went on
-    expected = {"zero.pdf": "empty", "fake.pdf": "not_pdf", "corrupt.pdf": "corrupt", "locked.pdf": "encrypted",
-                "scan.pdf": "no_text", "empty.txt": "empty"}
+    expected = {
+        "zero.pdf": "empty",
+        "fake.pdf": "not_pdf",
+        "corrupt.pdf": "corrupt",
+        "locked.pdf": "encrypted",
+        "scan.pdf": "no_text",
+        "empty.txt": "empty",
+    }
     for name, kind in expected.items():
         r = results[name]
         assert r["status"] == "error" and r["error_kind"] == kind, r
@@ -103,8 +111,9 @@ def test_bad_files_get_errors_and_the_index_survives(
         assert kept[d["doc_id"]] == d  # nothing already indexed was touched
 
 
-def test_oversize_file_is_refused(store: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_oversize_file_is_refused(
+    store: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     big = tmp_path / "big.txt"
     big.write_text("行政のデジタル化を進める。\n" * 40000, encoding="utf-8")
     monkeypatch.setenv("DXA_INGEST__MAX_FILE_MB", "0.5")

@@ -37,8 +37,9 @@ def write_docs(folder: Path, round_no: int) -> list[Path]:
 
 def dxa(home: Path, *args: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, DXA_HOME=str(home))
-    return subprocess.Popen([sys.executable, "-m", "ui.cli", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 @pytest.mark.slow

@@ -1,24 +1,61 @@
-"""Streamlit entry point (`dxa ui`). Pages render; the pipeline does the work."""
+"""Streamlit entry point (`dxa ui`): login first, then the pages the user's role allows.
+
+Until someone logs in, the navigation holds only the login page, so no other page and no data is
+reachable. Pages render; the pipeline does the work.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from assistant.config import Settings
-from assistant.pipeline import Pipeline
+from assistant.users import ROLE_LABELS_JA
+from ui.auth import logout
+from ui.common import current_user
+
+PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="厚木市DX推進計画 策定支援", page_icon="📘", layout="wide")
 
 
-@st.cache_resource
-def get_pipeline() -> Pipeline:
-    return Pipeline(Settings())
+def page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page | None:
+    """A page from ui/pages, or None when that file is not there (pages other teams add)."""
+    path = PAGES / file
+    return st.Page(str(path), title=title, icon=icon, default=default) if path.exists() else None
 
 
-st.title("厚木市DX推進計画 策定支援アシスタント")
-docs = get_pipeline().index.documents()
-st.caption(f"索引済みの文書: {len(docs)} 件")
-st.dataframe(
-    [{"文書": d.title, "区分": d.level, "版": d.edition, "頁": d.pages, "チャンク": d.chunks} for d in docs],
-    hide_index=True,
-)
+def build_navigation() -> dict[str, list[st.Page]]:
+    user = current_user()
+    if user is None:
+        login = page("login.py", "ログイン", "🔐", default=True)
+        assert login is not None
+        return {"": [login]}
+    work = [
+        page("chat.py", "チャット", "💬", default=True),
+        page("source.py", "出典表示", "📄"),
+        page("map.py", "地図", "🗺️"),
+        page("alignment.py", "整合表", "📊"),
+        page("drafting.py", "起草支援", "✍️"),
+        page("evaluation.py", "評価", "🧪"),
+    ]
+    sections = {"業務": [p for p in work if p is not None]}
+    if user.role == "admin":
+        admin = [
+            page("documents.py", "資料管理", "📚"),
+            page("audit_log.py", "監査ログ", "🧾"),
+            page("users.py", "ユーザー管理", "👥"),
+        ]
+        sections["管理"] = [p for p in admin if p is not None]
+    return sections
+
+
+nav = st.navigation(build_navigation())
+user = current_user()
+if user is not None:
+    with st.sidebar:
+        st.caption(f"ログイン中: {user.name}（{ROLE_LABELS_JA.get(user.role, user.role)}）")
+        if st.button("ログアウト", key="logout", icon="🚪"):
+            logout()
+            st.rerun()
+nav.run()

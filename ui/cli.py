@@ -63,7 +63,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
             path = Path(args.paths[0])
             source = SourceInfo(
-                doc_id=args.doc_id or doc_id_for_path(path), title=args.title or path.stem, level=args.level,
+                doc_id=args.doc_id or doc_id_for_path(path),
+                title=args.title or path.stem,
+                level=args.level,
                 edition=args.edition or "",
             )
         results += ingest_paths(index, settings, [Path(p) for p in args.paths], source=source, progress=progress)
@@ -128,9 +130,21 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     if settings.store.path:
         env["DXA_STORE__PATH"] = str(settings.store.path)
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "ui" / "app.py"),
-        "--server.port", str(port), "--server.address", settings.ui.address, "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO_ROOT / "ui" / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        settings.ui.address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--global.developmentMode",
+        "false",
     ]
     print(f"UI: http://{settings.ui.address}:{port}", file=sys.stderr)
     return subprocess.call(cmd, env=env)
@@ -170,7 +184,9 @@ EXTENSIONS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
 def main(argv: list[str] | None = None) -> int:
     _load_extensions()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = Settings().with_store(getattr(args, "store", None))
         return COMMANDS[args.command](args, settings)

@@ -18,8 +18,16 @@ from ui.cli import EXTENSIONS, command, emit_json, pipeline_for
 def hit_json(hit: Hit) -> dict[str, Any]:
     c = hit.chunk
     return {
-        "rank": hit.rank, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "level": c.level,
-        "edition": c.edition, "page": c.page, "section": c.section, "text": c.text, "score": round(hit.score, 6),
+        "rank": hit.rank,
+        "chunk_id": c.chunk_id,
+        "doc_id": c.doc_id,
+        "title": c.title,
+        "level": c.level,
+        "edition": c.edition,
+        "page": c.page,
+        "section": c.section,
+        "text": c.text,
+        "score": round(hit.score, 6),
     }
 
 
@@ -31,9 +39,16 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "refused": answer.refused,
         "citations": [
             {
-                "n": c.n, "chunk_id": c.chunk.chunk_id, "doc_id": c.chunk.doc_id, "title": c.chunk.title,
-                "level": c.chunk.level, "edition": c.chunk.edition, "page": c.chunk.page,
-                "section": c.chunk.section, "quote": c.quote, "score": round(c.score, 6),
+                "n": c.n,
+                "chunk_id": c.chunk.chunk_id,
+                "doc_id": c.chunk.doc_id,
+                "title": c.chunk.title,
+                "level": c.chunk.level,
+                "edition": c.chunk.edition,
+                "page": c.chunk.page,
+                "section": c.chunk.section,
+                "quote": c.quote,
+                "score": round(c.score, 6),
             }
             for c in answer.citations
         ],
@@ -81,7 +96,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         else:
             for h in result.hits:
                 page = f"p.{h.chunk.page}" if h.chunk.page else ""
-                print(f"{h.rank:>2}. [{h.chunk.level}] {h.chunk.title} {page} {h.chunk.section}\n    {h.chunk.text[:120]}")
+                print(
+                    f"{h.rank:>2}. [{h.chunk.level}] {h.chunk.title} {page} {h.chunk.section}\n    {h.chunk.text[:120]}"
+                )
     return 0
 
 
@@ -95,8 +112,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     questions = read_jsonl(args.questions, "question") if args.questions else [(None, args.question)]
     for qid, question in questions:
         stream = not args.json and not args.questions and pipeline.use_llm(args.mode)
-        answer = pipeline.ask(question, filters, mode=args.mode, k=args.k,
-                              on_token=(lambda t: print(t, end="", flush=True)) if stream else None)
+        answer = pipeline.ask(
+            question,
+            filters,
+            mode=args.mode,
+            k=args.k,
+            on_token=(lambda t: print(t, end="", flush=True)) if stream else None,
+        )
         if args.json:
             obj = answer_json(answer)
             if qid is not None:
@@ -130,4 +152,3 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 EXTENSIONS.append(_extend)
-

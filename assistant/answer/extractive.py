@@ -84,8 +84,9 @@ class ExtractiveAnswerer:
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         support = self.support_score(question, hits)
         if not hits or support < self.refusal_threshold:
-            return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[],
-                          support=support)
+            return Answer(
+                question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[], support=support
+            )
         q = question_bigrams(question)
         candidates = [
             _Candidate(i, s, pos)
@@ -143,7 +144,14 @@ class ExtractiveAnswerer:
             if verify_quote(quote, chunk):
                 citations.append(Citation(n=numbers[hi], chunk=chunk, quote=quote, score=hits[hi].score))
         if not citations:
-            return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[],
-                          support=support)
-        return Answer(question=question, answer="\n".join(lines), mode="extractive", refused=False,
-                      citations=citations, support=support)
+            return Answer(
+                question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[], support=support
+            )
+        return Answer(
+            question=question,
+            answer="\n".join(lines),
+            mode="extractive",
+            refused=False,
+            citations=citations,
+            support=support,
+        )
