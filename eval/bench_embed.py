@@ -121,8 +121,17 @@ def main() -> None:
         for rnd in range(args.rounds):
             for v in variants:
                 kind = v.split("/")[0]
-                cmd = [sys.executable, "-m", "eval.bench_embed", "--worker", v, "--work", str(work),
-                       "--batch", str(args.batch)]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "eval.bench_embed",
+                    "--worker",
+                    v,
+                    "--work",
+                    str(work),
+                    "--batch",
+                    str(args.batch),
+                ]
                 if kind not in vector_kinds:
                     cmd.append("--vectors")
                     vector_kinds.add(kind)

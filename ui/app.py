@@ -1,7 +1,9 @@
-"""Streamlit entry point (`dxa ui`): login first, then the pages the user's role allows.
+"""The Streamlit app: login first, then the pages the user's role allows.
 
 Until someone logs in, the navigation holds only the login page, so no other page and no data is
-reachable. Pages render; the pipeline does the work.
+reachable. Pages render; the pipeline does the work. Streamlit runs it through ../streamlit_app.py:
+an entry script next to a `pages/` folder would switch Streamlit to its older pages-folder mode,
+in which every file in ui/pages/ is reachable by URL without passing through this gate.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from ui.auth import logout
 from ui.common import current_user
 
 PAGES = Path(__file__).resolve().parent / "pages"
-
-st.set_page_config(page_title="厚木市DX推進計画 策定支援", page_icon="📘", layout="wide")
 
 
 def page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page | None:
@@ -50,12 +50,18 @@ def build_navigation() -> dict[str, list[st.Page]]:
     return sections
 
 
-nav = st.navigation(build_navigation())
-user = current_user()
-if user is not None:
-    with st.sidebar:
-        st.caption(f"ログイン中: {user.name}（{ROLE_LABELS_JA.get(user.role, user.role)}）")
-        if st.button("ログアウト", key="logout", icon="🚪"):
-            logout()
-            st.rerun()
-nav.run()
+def main() -> None:
+    st.set_page_config(page_title="厚木市DX推進計画 策定支援", page_icon="📘", layout="wide")
+    nav = st.navigation(build_navigation())
+    user = current_user()
+    if user is not None:
+        with st.sidebar:
+            st.caption(f"ログイン中: {user.name}（{ROLE_LABELS_JA.get(user.role, user.role)}）")
+            if st.button("ログアウト", key="logout", icon="🚪"):
+                logout()
+                st.rerun()
+    nav.run()
+
+
+if __name__ == "__main__":  # `streamlit run ui/app.py` still works; prefer streamlit_app.py
+    main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import subprocess
 import sys
@@ -134,7 +135,7 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         "-m",
         "streamlit",
         "run",
-        str(REPO_ROOT / "ui" / "app.py"),
+        str(REPO_ROOT / "streamlit_app.py"),
         "--server.port",
         str(port),
         "--server.address",
@@ -145,6 +146,12 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         "false",
         "--global.developmentMode",
         "false",
+        "--client.toolbarMode",  # no "Deploy" button or developer menu for staff
+        "viewer",
+        "--server.fileWatcherType",  # a served app does not rerun when its source files change
+        "none",
+        "--server.maxUploadSize",  # MB; the 資料管理 page enforces settings.ingest.max_file_mb exactly
+        str(max(1, math.ceil(settings.ingest.max_file_mb))),
     ]
     print(f"UI: http://{settings.ui.address}:{port}", file=sys.stderr)
     return subprocess.call(cmd, env=env)

@@ -1,0 +1,354 @@
+"""Append-only audit log of every answer (`<home>/audit.sqlite`), with 👍/👎 feedback.
+
+Each run records who asked what, the answer, its citations, the mode, the settings fingerprint,
+the retrieved chunk ids and timings. SQLite triggers refuse UPDATE and DELETE on both tables, so
+the log can only grow. 👎 entries are where new evaluation cases come from (`list_feedback("down")`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from assistant.config import Settings
+from assistant.errors import DXAError, NotFoundError
+from assistant.types import Answer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from assistant.pipeline import Pipeline
+    from assistant.retrieve import Filters
+
+FeedbackKind = Literal["up", "down"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts TEXT NOT NULL,
+    user TEXT NOT NULL,
+    session TEXT NOT NULL DEFAULT '',
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    refused INTEGER NOT NULL,
+    notice TEXT NOT NULL DEFAULT '',
+    unsupported TEXT NOT NULL DEFAULT '[]',
+    citations TEXT NOT NULL DEFAULT '[]',
+    retrieved TEXT NOT NULL DEFAULT '[]',
+    filters TEXT NOT NULL DEFAULT '{}',
+    settings_fingerprint TEXT NOT NULL DEFAULT '',
+    timings TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS runs_user_ts ON runs (user, ts);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    ts TEXT NOT NULL,
+    user TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('up', 'down')),
+    comment TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS feedback_run ON feedback (run_id);
+CREATE TRIGGER IF NOT EXISTS runs_no_update BEFORE UPDATE ON runs
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS runs_no_delete BEFORE DELETE ON runs
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS feedback_no_update BEFORE UPDATE ON feedback
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS feedback_no_delete BEFORE DELETE ON feedback
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+"""
+
+CSV_COLUMNS = (
+    "id",
+    "ts",
+    "user",
+    "question",
+    "answer",
+    "mode",
+    "refused",
+    "notice",
+    "unsupported",
+    "citations",
+    "retrieved",
+    "filters",
+    "settings_fingerprint",
+    "timings",
+    "feedback",
+    "feedback_comment",
+)
+_JSON_FIELDS = ("unsupported", "citations", "retrieved", "filters", "timings")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def citation_dicts(answer: Answer) -> list[dict[str, Any]]:
+    """Citations as plain data: everything needed to show them again without the index."""
+    return [
+        {
+            "n": c.n,
+            "chunk_id": c.chunk.chunk_id,
+            "doc_id": c.chunk.doc_id,
+            "title": c.chunk.title,
+            "level": c.chunk.level,
+            "edition": c.chunk.edition,
+            "page": c.chunk.page,
+            "section": c.chunk.section,
+            "quote": c.quote,
+            "score": round(c.score, 6),
+        }
+        for c in answer.citations
+    ]
+
+
+@dataclass
+class RunRecord:
+    """One logged answer. `feedback` is the latest 👍/👎 on it ("" when none)."""
+
+    id: int
+    ts: str
+    user: str
+    session: str
+    question: str
+    answer: str
+    mode: str
+    refused: bool
+    notice: str = ""
+    unsupported: list[str] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    retrieved: list[str] = field(default_factory=list)
+    filters: dict[str, Any] = field(default_factory=dict)
+    settings_fingerprint: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    feedback: str = ""
+    feedback_comment: str = ""
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    id: int
+    run_id: int
+    ts: str
+    user: str
+    kind: str
+    comment: str
+    run: RunRecord
+
+
+class AuditLog:
+    """Append-only log. Every call opens its own connection, so Streamlit threads can share one object."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AuditLog:
+        return cls(settings.home / "audit.sqlite")
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = sqlite3.connect(self.path, timeout=30)
+        except sqlite3.Error as exc:
+            raise DXAError(
+                f"audit log {self.path} cannot be opened: {exc}",
+                message_ja=f"監査ログ（{self.path}）を開けません: {exc}",
+            ) from exc
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # -- writing -------------------------------------------------------------------------------
+    def record(
+        self,
+        user: str,
+        answer: Answer,
+        *,
+        settings_fingerprint: str = "",
+        retrieved: Sequence[str] = (),
+        filters: dict[str, Any] | None = None,
+        session: str = "",
+    ) -> int:
+        """Append one answer; returns the run id that feedback refers to."""
+        row = {
+            "ts": now_iso(),
+            "user": user,
+            "session": session,
+            "question": answer.question,
+            "answer": answer.answer,
+            "mode": answer.mode,
+            "refused": int(answer.refused),
+            "notice": answer.notice,
+            "unsupported": _dumps(answer.unsupported),
+            "citations": _dumps(citation_dicts(answer)),
+            "retrieved": _dumps(list(retrieved)),
+            "filters": _dumps(filters or {}),
+            "settings_fingerprint": settings_fingerprint,
+            "timings": _dumps({k: round(v, 1) for k, v in answer.timings_ms.items()}),
+        }
+        cols = ", ".join(row)
+        with self._db() as db:
+            cur = db.execute(f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+            return int(cur.lastrowid or 0)
+
+    def add_feedback(self, run_id: int, user: str, kind: str, comment: str = "") -> int:
+        """Append 👍 ("up") or 👎 ("down"); a later entry for the same run supersedes an earlier one."""
+        if kind not in ("up", "down"):
+            raise ValueError(f"feedback kind must be 'up' or 'down', not {kind!r}")
+        with self._db() as db:
+            if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+                raise NotFoundError(f"no such run: {run_id}", message_ja=f"記録 {run_id} は監査ログにありません")
+            cur = db.execute(
+                "INSERT INTO feedback (run_id, ts, user, kind, comment) VALUES (?, ?, ?, ?, ?)",
+                (run_id, now_iso(), user, kind, comment.strip()),
+            )
+            return int(cur.lastrowid or 0)
+
+    # -- reading -------------------------------------------------------------------------------
+    def get(self, run_id: int) -> RunRecord | None:
+        found = self.query(run_ids=[run_id])
+        return found[0] if found else None
+
+    def query(
+        self,
+        *,
+        user: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        text: str | None = None,
+        run_ids: Sequence[int] | None = None,
+        limit: int | None = None,
+        newest_first: bool = True,
+    ) -> list[RunRecord]:
+        """Runs filtered by user, ISO time range [since, until) and a substring of question or answer."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if user:
+            clauses.append("r.user = ?")
+            args.append(user)
+        if since:
+            clauses.append("r.ts >= ?")
+            args.append(since)
+        if until:
+            clauses.append("r.ts < ?")
+            args.append(until)
+        if text:
+            clauses.append("(instr(r.question, ?) > 0 OR instr(r.answer, ?) > 0)")
+            args += [text, text]
+        if run_ids is not None:
+            clauses.append(f"r.id IN ({','.join('?' * len(run_ids))})")
+            args += list(run_ids)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = "DESC" if newest_first else "ASC"
+        sql = (
+            "SELECT r.id, r.ts, r.user, r.session, r.question, r.answer, r.mode, r.refused, r.notice, r.unsupported,"
+            " r.citations, r.retrieved, r.filters, r.settings_fingerprint, r.timings,"
+            " COALESCE(f.kind, ''), COALESCE(f.comment, '')"
+            " FROM runs r LEFT JOIN feedback f ON f.id = (SELECT MAX(id) FROM feedback WHERE run_id = r.id)"
+            f" {where} ORDER BY r.id {order}" + (f" LIMIT {int(limit)}" if limit else "")
+        )
+        with self._db() as db:
+            rows = db.execute(sql, args).fetchall()
+        return [_run(r) for r in rows]
+
+    def users(self) -> list[str]:
+        with self._db() as db:
+            return [r[0] for r in db.execute("SELECT DISTINCT user FROM runs ORDER BY user")]
+
+    def list_feedback(self, kind: str | None = None) -> list[FeedbackRecord]:
+        """Feedback entries (oldest first) with their runs; kind="down" gives the 👎 ones for eval."""
+        sql = "SELECT id, run_id, ts, user, kind, comment FROM feedback"
+        args: list[Any] = []
+        if kind:
+            sql += " WHERE kind = ?"
+            args.append(kind)
+        with self._db() as db:
+            rows = db.execute(sql + " ORDER BY id", args).fetchall()
+        runs = {r.id: r for r in self.query(run_ids=sorted({row[1] for row in rows}))} if rows else {}
+        return [
+            FeedbackRecord(id=i, run_id=r, ts=ts, user=u, kind=k, comment=c, run=runs[r])
+            for i, r, ts, u, k, c in rows
+            if r in runs
+        ]
+
+    def to_csv(self, runs: Sequence[RunRecord]) -> str:
+        """CSV (UTF-8 with BOM so Excel opens Japanese correctly); JSON columns stay JSON text."""
+        buf = io.StringIO()
+        buf.write("\ufeff")
+        writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for run in runs:
+            row = asdict(run)
+            for key in _JSON_FIELDS:
+                row[key] = _dumps(row[key])
+            row["refused"] = int(run.refused)
+            writer.writerow(row)
+        return buf.getvalue()
+
+    def export_csv(self, path: Path, **filters: Any) -> int:
+        runs = self.query(newest_first=False, **filters)
+        path.write_text(self.to_csv(runs), encoding="utf-8")
+        return len(runs)
+
+
+def ask_logged(
+    pipeline: Pipeline,
+    log: AuditLog,
+    user: str,
+    question: str,
+    filters: Filters | None = None,
+    *,
+    mode: str | None = None,
+    on_token: Callable[[str], None] | None = None,
+    session: str = "",
+) -> tuple[Answer, int]:
+    """Ask through the pipeline and append the run to the audit log: what the UI and benchmarks call."""
+    answer = pipeline.ask(question, filters, mode=mode, on_token=on_token)
+    retrieved = getattr(answer, "retrieved", None)
+    if retrieved is None:
+        # Answer does not carry the retrieved ids; retrieval is deterministic, so repeat it to log them.
+        retrieved = [h.chunk.chunk_id for h in pipeline.search(question, None, filters).hits]
+    filter_dict = (
+        {"levels": list(filters.levels), "doc_ids": list(filters.doc_ids), "editions": list(filters.editions)}
+        if filters is not None and not filters.empty
+        else {}
+    )
+    run_id = log.record(
+        user,
+        answer,
+        settings_fingerprint=pipeline.settings.fingerprint(),
+        retrieved=retrieved,
+        filters=filter_dict | ({"mode": mode} if mode else {}),
+        session=session,
+    )
+    return answer, run_id
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _run(row: Sequence[Any]) -> RunRecord:
+    values = list(row)
+    for i in range(9, 15):
+        if i != 13:  # settings_fingerprint is plain text
+            values[i] = json.loads(values[i] or "null")
+    values[7] = bool(values[7])
+    return RunRecord(*values)

@@ -1,0 +1,204 @@
+"""Local user store: names, roles (staff | admin) and salted slow password hashes in SQLite.
+
+Lives in `<home>/users.sqlite`. Passwords are hashed with PBKDF2-HMAC-SHA256 (a random salt per
+user, 310 000 iterations by default) and compared in constant time. For production single sign-on
+the UI can use OIDC instead (see the README); this store is for a closed network without an IdP.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from assistant.config import Settings
+from assistant.errors import AuthError, NotFoundError
+
+Role = Literal["staff", "admin"]
+ROLES: tuple[Role, ...] = ("staff", "admin")
+ROLE_LABELS_JA: dict[str, str] = {"staff": "職員", "admin": "管理者"}
+MIN_PASSWORD_CHARS = 8
+DEFAULT_ITERATIONS = 310_000  # OWASP's figure for PBKDF2-HMAC-SHA256
+_ALGO = "pbkdf2_sha256"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('staff', 'admin')),
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    created_at: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS, salt: bytes | None = None) -> str:
+    """`pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>`: the format stores everything verify needs."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    return f"{_ALGO}${iterations}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Constant-time comparison against a stored hash; malformed hashes never match."""
+    try:
+        algo, iterations, salt_hex, digest_hex = stored.split("$")
+        if algo != _ALGO:
+            return False
+        digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), bytes.fromhex(salt_hex), int(iterations))
+    except ValueError:
+        return False
+    return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+def normalize_name(name: str) -> str:
+    """User names compare after NFKC and case folding, so "Tanaka" and "ｔａｎａｋａ" are one user."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
+class UserStore:
+    """Add, remove, list and verify users. Every call opens its own connection: safe across threads."""
+
+    def __init__(self, path: Path, *, iterations: int = DEFAULT_ITERATIONS) -> None:
+        self.path = path
+        self.iterations = iterations
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.executescript(SCHEMA)
+        # Unknown names are checked against this, so a failed login takes as long either way.
+        self._dummy_hash = hash_password(secrets.token_hex(8), iterations=iterations)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UserStore:
+        return cls(settings.home / "users.sqlite")
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def add(self, name: str, password: str, role: str = "staff") -> User:
+        key = normalize_name(name)
+        if not key or len(key) > 64 or any(c.isspace() or not c.isprintable() for c in key):
+            raise AuthError(
+                f"invalid user name: {name!r}",
+                message_ja=f"ユーザー名「{name}」は使えません",
+                hint="use 1-64 printable characters without spaces",
+                hint_ja="空白を含まない1〜64文字にしてください",
+            )
+        if role not in ROLES:
+            raise AuthError(
+                f"unknown role: {role}",
+                message_ja=f"役割「{role}」はありません",
+                hint="use staff or admin",
+                hint_ja="staff か admin を指定してください",
+            )
+        if len(password) < MIN_PASSWORD_CHARS:
+            raise AuthError(
+                "password too short",
+                message_ja="パスワードが短すぎます",
+                hint=f"use at least {MIN_PASSWORD_CHARS} characters",
+                hint_ja=f"{MIN_PASSWORD_CHARS}文字以上にしてください",
+            )
+        user = User(key, role, datetime.now(UTC).isoformat(timespec="seconds"))
+        try:
+            with self._db() as db:
+                db.execute(
+                    "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                    (key, role, hash_password(password, iterations=self.iterations), user.created_at),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise AuthError(
+                f"user already exists: {key}",
+                message_ja=f"ユーザー「{key}」は既に登録されています",
+                hint="remove the user first or choose another name",
+                hint_ja="先に削除するか、別の名前にしてください",
+            ) from exc
+        return user
+
+    def remove(self, name: str) -> None:
+        key = normalize_name(name)
+        user = self.get(key)
+        if user is None:
+            raise NotFoundError(f"no such user: {name}", message_ja=f"ユーザー「{name}」は登録されていません")
+        with self._db() as db:
+            admins = db.execute("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetchone()[0]
+            if user.is_admin and admins <= 1:
+                raise AuthError(
+                    "cannot remove the last admin",
+                    message_ja="最後の管理者は削除できません",
+                    hint="add another admin first",
+                    hint_ja="先に別の管理者を登録してください",
+                )
+            db.execute("DELETE FROM users WHERE name = ?", (key,))
+
+    def set_password(self, name: str, password: str) -> None:
+        user = self.get(name)
+        if user is None:
+            raise NotFoundError(f"no such user: {name}", message_ja=f"ユーザー「{name}」は登録されていません")
+        if len(password) < MIN_PASSWORD_CHARS:
+            raise AuthError(
+                "password too short",
+                message_ja="パスワードが短すぎます",
+                hint_ja=f"{MIN_PASSWORD_CHARS}文字以上にしてください",
+            )
+        with self._db() as db:
+            db.execute(
+                "UPDATE users SET password_hash = ? WHERE name = ?",
+                (hash_password(password, iterations=self.iterations), user.name),
+            )
+
+    def get(self, name: str) -> User | None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT name, role, created_at FROM users WHERE name = ?", (normalize_name(name),)
+            ).fetchone()
+        return User(*row) if row else None
+
+    def list(self) -> builtins.list[User]:
+        with self._db() as db:
+            rows = db.execute("SELECT name, role, created_at FROM users ORDER BY name").fetchall()
+        return [User(*r) for r in rows]
+
+    def count(self) -> int:
+        with self._db() as db:
+            return int(db.execute("SELECT COUNT(*) FROM users").fetchone()[0])
+
+    def verify(self, name: str, password: str) -> User:
+        """The user when the password matches; one AuthError for unknown names and wrong passwords alike."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT name, role, created_at, password_hash FROM users WHERE name = ?", (normalize_name(name),)
+            ).fetchone()
+        ok = check_password(password, row[3] if row else self._dummy_hash)
+        if row is None or not ok:
+            raise AuthError(
+                "wrong user name or password",
+                message_ja="ユーザー名またはパスワードが正しくありません",
+                hint="check both, or ask an administrator",
+                hint_ja="入力を確認するか、管理者に問い合わせてください",
+            )
+        return User(row[0], row[1], row[2])

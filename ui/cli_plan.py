@@ -1,0 +1,201 @@
+"""`dxa align` (整合表 and gaps) and `dxa draft` (cited drafting, `draft check`, `draft compare`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from ui.cli import EXTENSIONS, command, emit_json, pipeline_for
+
+
+def _write(path: str, data: bytes | str) -> None:
+    out = Path(path)
+    if isinstance(data, bytes):
+        out.write_bytes(data)
+    else:
+        out.write_text(data, encoding="utf-8")
+    print(f"書き出しました: {out}", file=sys.stderr)
+
+
+def _use_llm(pipeline: Any, mode: str | None) -> bool:
+    return bool(pipeline.use_llm(mode))
+
+
+@command("align")
+def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.align import build_matrix, matrix_json
+    from assistant.export import matrix_markdown, matrix_xlsx
+
+    pipeline = pipeline_for(settings)
+    matrix = build_matrix(pipeline, use_llm=_use_llm(pipeline, args.mode))
+    if not matrix.rows:
+        print(
+            "国・県の資料に番号付きの項目が見つかりません。dxa ingest --corpus で資料を登録してください。",
+            file=sys.stderr,
+        )
+        return 1
+    if args.xlsx:
+        _write(args.xlsx, matrix_xlsx(matrix))
+    if args.md:
+        _write(args.md, matrix_markdown(matrix, gaps=True))
+    if args.json:
+        emit_json(matrix_json(matrix, gaps=True))
+        return 0
+    if matrix.notice:
+        print(f"※ {matrix.notice}")
+    rows = matrix.gaps() if args.gaps else matrix.rows
+    title = "未対応の項目（記載なし・一部対応、記載がない順）" if args.gaps else "整合表"
+    print(f"{title}: {len(rows)} 件  しきい値 一部対応≥{matrix.thresholds[0]} 対応あり≥{matrix.thresholds[1]}")
+    for r in rows:
+        print(f"\n【{r.verdict}】({r.score:.2f}) [{r.item.level}] {r.item.doc_id} {r.item.heading}")
+        for c in r.source_quotes:
+            print(f"   国・県: 「{c.quote}」")
+        for c in r.city_quotes:
+            print(f"   市    : 「{c.quote}」 — {c.chunk.section}")
+        if r.reason:
+            print(f"   理由  : {r.reason}")
+    return 0
+
+
+def _read_draft_file(path: str) -> str:
+    p = Path(path)
+    if not p.exists():
+        raise SystemExit(f"ファイルがありません: {path}")
+    if p.suffix.lower() == ".docx":
+        from assistant.export import read_docx_text
+
+        return read_docx_text(p)
+    return p.read_text(encoding="utf-8")
+
+
+@command("draft")
+def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    words = args.words
+    pipeline = pipeline_for(settings)
+    if words[0] == "check" and len(words) == 2:
+        from assistant.draft import check_draft
+
+        result = check_draft(_read_draft_file(words[1]), pipeline)
+        if args.json:
+            emit_json(
+                {
+                    "sentences": result.sentences,
+                    "unsupported": result.unsupported,
+                    "unknown_markers": result.unknown_markers,
+                    "sources": len(result.citations),
+                }
+            )
+        else:
+            print(f"確認した文: {result.sentences}  出典: {len(result.citations)} 件")
+            for n in result.unknown_markers:
+                print(f"⚠ 出典一覧にない番号: [{n}]")
+            for s in result.unsupported:
+                print(f"⚠ 根拠が確認できない文: {s}")
+            if not result.unsupported and not result.unknown_markers:
+                print("すべての文に根拠が確認できました。")
+        return 1 if result.unsupported or result.unknown_markers else 0
+    if words[0] == "compare" and len(words) == 3:
+        from assistant.compare import compare_documents
+
+        old_id, new = words[1], words[2]
+        new_arg = new if pipeline.index.document(new) is not None else _read_draft_file(new)
+        cmp = compare_documents(pipeline, old_id, new_arg)
+        if args.json:
+            emit_json(
+                {
+                    "old": cmp.old_id,
+                    "new": cmp.new_id,
+                    "kept": [
+                        {
+                            "section": p.new.section,
+                            "text": p.new.text,
+                            "old_section": p.old.section if p.old else "",
+                            "old_text": p.old.text if p.old else "",
+                            "similarity": p.similarity,
+                        }
+                        for p in cmp.kept
+                    ],
+                    "added": [{"section": s.section, "text": s.text} for s in cmp.new],
+                    "dropped": [{"section": s.section, "text": s.text} for s in cmp.dropped],
+                }
+            )
+            return 0
+        print(f"継続 {len(cmp.kept)} 件 / 新規 {len(cmp.new)} 件 / 削除 {len(cmp.dropped)} 件")
+        for s in cmp.new:
+            print(f"＋ 新規 [{s.section}] {s.text}")
+        for s in cmp.dropped:
+            print(f"－ 削除 [{s.section}] {s.text}")
+        for p in cmp.kept:
+            print(f"＝ 継続 [{p.new.section}] {p.new.text}")
+        return 0
+    if words[0] in ("check", "compare"):
+        print("使い方: dxa draft check FILE / dxa draft compare OLD_DOC_ID DRAFT_FILE", file=sys.stderr)
+        return 2
+
+    from assistant.draft import make_draft
+    from assistant.export import draft_docx, draft_markdown
+
+    title = " ".join(words)
+    draft = make_draft(pipeline, title, args.intent or "", args.style, use_llm=_use_llm(pipeline, args.mode))
+    if args.docx:
+        _write(args.docx, draft_docx(draft))
+    if args.md:
+        _write(args.md, draft_markdown(draft))
+    if args.json:
+        from assistant.align import citation_json
+
+        emit_json(
+            {
+                "title": draft.title,
+                "intent": draft.intent,
+                "style": draft.style,
+                "mode": draft.mode,
+                "sections": [
+                    {
+                        "heading": s.heading,
+                        "sentences": [
+                            {"text": x.text, "citations": x.citations, "placeholder": x.placeholder}
+                            for x in s.sentences
+                        ],
+                    }
+                    for s in draft.sections
+                ],
+                "citations": [citation_json(c, c.chunk.level) for c in draft.citations],
+                "unsupported": draft.unsupported,
+                "notice": draft.notice,
+                "text": draft_markdown(draft),
+            }
+        )
+        return 0
+    if draft.notice:
+        print(f"※ {draft.notice}")
+    print(draft_markdown(draft))
+    for s in draft.unsupported:
+        print(f"⚠ 根拠が確認できない文: {s}")
+    return 0
+
+
+def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("align", parents=[common], help="整合表（国・県の項目と市の記述）/ alignment matrix")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--xlsx", help="write the 整合表 to an Excel file")
+    p.add_argument("--md", help="write the 整合表 to a Markdown file")
+    p.add_argument("--gaps", action="store_true", help="list only items the city text does not address")
+    p.add_argument("--mode", choices=["auto", "extractive", "llm"], default=None, help="LLM judgement or thresholds")
+
+    p = sub.add_parser(
+        "draft", parents=[common], help="出典付き起草 / cited drafting (also: draft check FILE, draft compare OLD FILE)"
+    )
+    p.add_argument("words", nargs="+", help='SECTION title, or "check FILE", or "compare OLD_DOC_ID DRAFT_FILE"')
+    p.add_argument("--intent", help="what the section should say, e.g. 「行政事務のＤＸ」の施策の方向性")
+    p.add_argument("--style", choices=["dearu", "desumasu"], default=None, help="である調 / ですます調")
+    p.add_argument("--docx", help="write the draft to a Word file")
+    p.add_argument("--md", help="write the draft to a Markdown file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--mode", choices=["auto", "extractive", "llm"], default=None)
+
+
+EXTENSIONS.append(_extend)

@@ -1,0 +1,59 @@
+"""`dxa user add|remove|list|passwd`: manage the local users who may log in to the UI."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from assistant.config import Settings
+from assistant.users import ROLE_LABELS_JA, ROLES, UserStore
+from ui.cli import EXTENSIONS, command, emit_json
+
+
+def read_password(prompt: str = "パスワード / password: ") -> str:
+    """`getpass` on a terminal (asked twice); otherwise one line from stdin, for scripts."""
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("もう一度 / again: ") != first:
+            raise SystemExit("パスワードが一致しません / passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@command("user")
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    store = UserStore.from_settings(settings)
+    if args.action == "add":
+        user = store.add(args.name, read_password(), args.role)
+        print(f"登録しました: {user.name}（{ROLE_LABELS_JA[user.role]}）")
+    elif args.action == "remove":
+        store.remove(args.name)
+        print(f"削除しました: {args.name}")
+    elif args.action == "passwd":
+        store.set_password(args.name, read_password("新しいパスワード / new password: "))
+        print(f"パスワードを変更しました: {args.name}")
+    else:
+        users = store.list()
+        if args.json:
+            emit_json({"users": [{"name": u.name, "role": u.role, "created_at": u.created_at} for u in users]})
+        else:
+            for u in users:
+                print(f"{u.name:<24} {u.role:<6} {u.created_at}")
+    return 0
+
+
+def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("user", help="ユーザー管理 / manage UI users")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("add", help="ユーザーを登録（パスワードは標準入力） / add a user (password from stdin)")
+    a.add_argument("name")
+    a.add_argument("--role", choices=ROLES, default="staff")
+    actions.add_parser("remove", help="ユーザーを削除 / remove a user").add_argument("name")
+    actions.add_parser("passwd", help="パスワードを変更 / change a password").add_argument("name")
+    p_list = actions.add_parser("list", help="ユーザー一覧 / list users")
+    p_list.add_argument("--json", action="store_true")
+
+
+EXTENSIONS.append(_extend)

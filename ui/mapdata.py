@@ -1,0 +1,83 @@
+"""Map features from indexed GeoPackage chunks (for the 地図 page); no streamlit here."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.types import Chunk, MetaValue
+
+# Geographic CRSs whose x/y are longitude/latitude and can go on the map as they are.
+LONLAT_CRS = {"EPSG:4326", "EPSG:6668", "EPSG:4612", "EPSG:4301", "OGC:84", "OGC:CRS84"}
+_NAME_KEYS = ("名称", "施設名", "名前", "name", "NAME", "Name", "地区名", "title")
+_INTERNAL = {"layer", "fid", "x", "y", "srs_id", "crs", "geometry", "bbox", "center_x", "center_y"}
+
+
+@dataclass(frozen=True)
+class Feature:
+    chunk_id: str
+    doc_id: str
+    doc_title: str
+    layer: str
+    fid: Any
+    name: str
+    lon: float
+    lat: float
+    crs: str
+    attributes: dict[str, MetaValue] = field(default_factory=dict)
+
+
+def feature_of(chunk: Chunk) -> Feature | None:
+    """The chunk's feature when it has a point (or a bbox centre) in a longitude/latitude CRS."""
+    m = chunk.meta
+    x, y = m.get("x", m.get("center_x")), m.get("y", m.get("center_y"))
+    if not isinstance(x, int | float) or not isinstance(y, int | float):
+        return None
+    crs = str(m.get("crs", ""))
+    if crs.upper() not in LONLAT_CRS or not (-180 <= x <= 180 and -90 <= y <= 90):
+        return None
+    attrs = {k: v for k, v in m.items() if k not in _INTERNAL}
+    name = next((str(attrs[k]) for k in _NAME_KEYS if k in attrs), f"{m.get('layer', '')} #{m.get('fid', '')}")
+    return Feature(
+        chunk.chunk_id,
+        chunk.doc_id,
+        chunk.title,
+        str(m.get("layer", "")),
+        m.get("fid"),
+        name,
+        float(x),
+        float(y),
+        crs,
+        attrs,
+    )
+
+
+def features(chunks: Iterable[Chunk]) -> tuple[list[Feature], int]:
+    """Mappable features, and how many chunks had coordinates in a CRS the map cannot show."""
+    out, skipped = [], 0
+    for chunk in chunks:
+        f = feature_of(chunk)
+        if f is not None:
+            out.append(f)
+        elif "x" in chunk.meta or "center_x" in chunk.meta:
+            skipped += 1
+    return out, skipped
+
+
+def deck_rows(feats: Iterable[Feature], cited: Collection[str]) -> list[dict[str, Any]]:
+    """Rows for a pydeck ScatterplotLayer: cited features red and larger, the rest blue."""
+    rows = []
+    for f in feats:
+        hot = f.chunk_id in cited
+        rows.append(
+            {
+                "chunk_id": f.chunk_id,
+                "lon": f.lon,
+                "lat": f.lat,
+                "radius": 40 if hot else 20,
+                "color": [220, 40, 40, 230] if hot else [30, 100, 200, 180],
+                "label": f"{'★引用 ' if hot else ''}{f.name}（{f.layer}）",
+            }
+        )
+    return rows

@@ -1,0 +1,157 @@
+"""整合表: national / prefectural items against the city text — heat map, table, drill-down, gaps, downloads.
+
+The page only renders: assistant.align builds the matrix and assistant.export the files. Document
+text is shown with st.text / st.dataframe, never as HTML.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from assistant.align import build_matrix
+from assistant.errors import DXAError
+from assistant.export import matrix_markdown, matrix_xlsx, where
+from ui.common import get_pipeline, require_role
+from ui.render import level_label
+
+require_role()
+pipeline = get_pipeline()
+
+st.title("整合表")
+st.caption(
+    "国・県の計画の番号付き項目ごとに、市の資料の対応する記述を探して判定します（判定は目安です。必ず原文を確認してください）。"
+)
+
+llm_ready = pipeline.settings.llm.configured
+use_llm = st.toggle(
+    "生成AIで判定する", value=False, disabled=not llm_ready, help="未設定の場合は類似度のしきい値で判定します。"
+)
+key = ("matrix", pipeline.index.generation(), use_llm)
+if st.button("整合表を作成・更新", type="primary") or st.session_state.get("matrix_key") == key:
+    if st.session_state.get("matrix_key") != key:
+        try:
+            with st.spinner("国・県の項目と市の記述を照合しています…"):
+                st.session_state["matrix"] = build_matrix(pipeline, use_llm=use_llm)
+                st.session_state["matrix_key"] = key
+        except DXAError as exc:
+            st.error(exc.user_message("ja"))
+            st.stop()
+matrix = st.session_state.get("matrix") if st.session_state.get("matrix_key") == key else None
+if matrix is None:
+    st.info("「整合表を作成・更新」を押してください。")
+    st.stop()
+if not matrix.rows:
+    st.warning("国・県の資料に番号付きの項目が見つかりません。資料管理で資料を登録してください。")
+    st.stop()
+if matrix.notice:
+    st.warning(matrix.notice)
+
+partial, full = matrix.thresholds
+c1, c2, c3 = st.columns(3)
+c1.metric("対応あり", sum(r.verdict == "対応あり" for r in matrix.rows))
+c2.metric("一部対応", sum(r.verdict == "一部対応" for r in matrix.rows))
+c3.metric("記載なし", sum(r.verdict == "記載なし" for r in matrix.rows))
+
+# -- heat map ------------------------------------------------------------------------------------
+st.subheader("項目 × 市の記述（スコア）")
+cells = [
+    {"項目": f"{level_label(r.item.level)} {r.item.heading}", "市の記述": f"{j + 1:02d} {sec}", "スコア": s}
+    for r, scores in zip(matrix.rows, matrix.heat, strict=True)
+    for j, (sec, s) in enumerate(zip(matrix.city_sections, scores, strict=True))
+]
+heat = (
+    alt.Chart(pd.DataFrame(cells))
+    .mark_rect()
+    .encode(
+        x=alt.X("市の記述:N", sort=None, axis=alt.Axis(labelLimit=160, labelAngle=-60)),
+        y=alt.Y("項目:N", sort=None, axis=alt.Axis(labelLimit=260)),
+        color=alt.Color("スコア:Q", scale=alt.Scale(scheme="blues")),
+        tooltip=["項目", "市の記述", alt.Tooltip("スコア:Q", format=".2f")],
+    )
+    .properties(height=max(240, 22 * len(matrix.rows)))
+)
+st.altair_chart(heat, use_container_width=True)
+st.caption(f"一部対応 ≥ {partial:g}、対応あり ≥ {full:g}（eval/calibrate_alignment.py で校正）")
+
+# -- table ------------------------------------------------------------------------------------------
+st.subheader("整合表")
+table = pd.DataFrame(
+    [
+        {
+            "区分": level_label(r.item.level),
+            "項目": r.item.heading,
+            "判定": r.verdict,
+            "スコア": round(r.score, 2),
+            "国・県の記述": r.source_quotes[0].quote if r.source_quotes else "",
+            "市の記述": r.city_quotes[0].quote if r.city_quotes else "（該当する記述なし）",
+        }
+        for r in matrix.rows
+    ]
+)
+st.dataframe(table, use_container_width=True, hide_index=True)
+
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Excel（.xlsx）で保存",
+    matrix_xlsx(matrix),
+    "整合表.xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+d2.download_button("Markdown で保存", matrix_markdown(matrix), "整合表.md", "text/markdown")
+
+# -- drill-down -----------------------------------------------------------------------------------
+st.subheader("項目の詳細")
+labels = [f"【{r.verdict}】{level_label(r.item.level)} {r.item.heading}" for r in matrix.rows]
+pick = st.selectbox("項目を選択", range(len(matrix.rows)), format_func=lambda i: labels[i])
+row = matrix.rows[pick]
+st.text(
+    f"判定: {row.verdict}（スコア {row.score:.2f}、{'生成AI' if row.judged_by == 'llm' else 'しきい値'}による判定）"
+)
+if row.reason:
+    st.text(f"理由: {row.reason}")
+left, right = st.columns(2)
+with left:
+    st.markdown("**国・県の記述**")
+    for c in row.source_quotes:
+        st.text(c.quote)
+        st.caption(where(c))
+with right:
+    st.markdown("**市の記述**")
+    if not row.city_quotes:
+        st.text("（該当する記述なし）")
+    for c in row.city_quotes:
+        st.text(c.quote)
+        st.caption(where(c))
+with st.expander("候補となった市の記述（スコア順）"):
+    st.dataframe(
+        pd.DataFrame(
+            [{"市の記述": m.chunk.section, "スコア": round(m.score, 2), "判定": m.verdict} for m in row.matches]
+        ),
+        hide_index=True,
+        use_container_width=True,
+    )
+
+# -- gaps -------------------------------------------------------------------------------------------
+st.subheader("市の資料で取り上げられていない項目")
+gaps = matrix.gaps()
+if not gaps:
+    st.success("すべての項目に対応する記述があります。")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "順位": i,
+                    "判定": r.verdict,
+                    "区分": level_label(r.item.level),
+                    "項目": r.item.heading,
+                    "国・県の記述": r.source_quotes[0].quote if r.source_quotes else "",
+                }
+                for i, r in enumerate(gaps, start=1)
+            ]
+        ),
+        hide_index=True,
+        use_container_width=True,
+    )

@@ -1,0 +1,205 @@
+"""評価 (admin, staff): run an evaluation suite, follow the metrics over time, look into failed cases,
+and (admin) turn 👎 feedback from the chat into new cases. The work is done in eval/; this page renders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from eval import runner
+from eval.drafts import append_case, draft_case, feedback_fields, safe_suite_name, suite_choices, user_suites_dir
+from eval.suite import load_suite
+from ui.common import get_pipeline, get_settings, require_role
+
+user = require_role("admin", "staff")
+settings = get_settings()
+st.title("評価")
+st.caption("評価セットの質問を、チャットと同じ仕組みで回答させて品質を測ります。")
+
+TREND_METRICS = [
+    "hit@5",
+    "mrr@10",
+    "containment",
+    "token_f1",
+    "citation_precision",
+    "citation_recall",
+    "unsupported_rate",
+    "refusal_accuracy",
+]
+
+
+def show_aggregate(result: dict) -> None:
+    agg = result["aggregate"]
+    cols = st.columns(4)
+    for i, key in enumerate(TREND_METRICS):
+        value = agg.get(key)
+        cols[i % 4].metric(key, "–" if value is None else f"{value:.3f}")
+    p95 = agg.get("latency_p95_ms")
+    st.caption(f"応答時間 p95: {p95:.0f} ms" if p95 is not None else "")
+    if result["thresholds"]:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "指標": t["metric"],
+                        "条件": t["want"],
+                        "値": t["value"],
+                        "判定": "合格" if t["passed"] else "不合格",
+                    }
+                    for t in result["thresholds"]
+                ]
+            ),
+            hide_index=True,
+        )
+
+
+def show_failed(result: dict) -> None:
+    failed = [c for c in result["cases"] if not c["passed"]]
+    st.write(f"不合格 {len(failed)} / {result['n_cases']} 問")
+    for c in failed:
+        with st.expander(f"{c['id']}: {c['question']}"):
+            st.markdown("**不合格の理由**")
+            for reason in c["failures"]:
+                st.write(f"- {reason}")
+            st.markdown("**回答**")
+            st.text(c["answer"])
+            for x in c["citations"]:
+                st.caption(f"[{x['n']}] {x['doc_id']} {x['section']}「{x['quote']}」")
+            if c["expected"]:
+                st.caption("期待する語句: " + "、".join(c["expected"]))
+            if c["gold"]:
+                st.caption("正解の出典: " + "、".join(c["gold"]))
+
+
+run_tab, history_tab, feedback_tab = st.tabs(["実行", "履歴", "👎 から設問を作成"])
+
+with run_tab:
+    choices = suite_choices(settings)
+    if not choices:
+        st.info("評価セットがありません。")
+    else:
+        label = st.selectbox("評価セット", list(choices), key="eval_suite")
+        try:
+            suite = load_suite(choices[label])
+        except Exception as exc:  # a malformed suite file: show what is wrong and where
+            st.error(getattr(exc, "message_ja", str(exc)))
+            suite = None
+        if suite is not None:
+            st.caption(f"{suite.description}（{len(suite.cases)} 問）")
+            if st.button("評価を実行", type="primary", key="eval_run"):
+                bar = st.progress(0.0, text="実行中…")
+
+                def progress(i: int, n: int, record: dict) -> None:
+                    bar.progress(i / n, text=f"{i}/{n} {record['id']}")
+
+                with st.spinner("評価を実行しています…"):
+                    result = runner.run_suite(get_pipeline(), suite, progress=progress)
+                    out_dir = runner.write_result(result, settings)
+                bar.empty()
+                st.session_state["eval_last"] = result
+                (st.success if result["passed"] else st.warning)(
+                    f"{'すべての閾値を満たしました' if result['passed'] else '閾値を満たさない指標があります'}"
+                    f"（レポート: {out_dir / runner.REPORT_FILE}）"
+                )
+        last = st.session_state.get("eval_last")
+        if last:
+            show_aggregate(last)
+            show_failed(last)
+
+with history_tab:
+    history = runner.read_history(settings)
+    if not history:
+        st.info("まだ評価の実行履歴がありません。")
+    else:
+        suites = sorted({h["suite"] for h in history})
+        name = st.selectbox("評価セット", suites, key="eval_hist_suite")
+        runs = [h for h in history if h["suite"] == name]
+        frame = pd.DataFrame([{"日時": h["ts"], **{k: h["aggregate"].get(k) for k in TREND_METRICS}} for h in runs])
+        shown = st.multiselect(
+            "指標", TREND_METRICS, default=["hit@5", "containment", "refusal_accuracy"], key="eval_hist_metrics"
+        )
+        if shown:
+            st.line_chart(frame.set_index("日時")[shown])
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "日時": h["ts"],
+                        "判定": "合格" if h["passed"] else "不合格",
+                        "問数": h["n_cases"],
+                        "方式": h["mode"],
+                        "pass_rate": h["aggregate"].get("pass_rate"),
+                        "保存先": h["dir"],
+                    }
+                    for h in reversed(runs)
+                ]
+            ),
+            hide_index=True,
+        )
+        pick = st.selectbox("詳しく見る実行", [h["dir"] for h in reversed(runs)], key="eval_hist_pick")
+        try:
+            show_failed(runner.load_result(Path(pick)))
+        except (OSError, ValueError):
+            st.warning("この実行の結果ファイルを読めませんでした。")
+
+with feedback_tab:
+    if user.role != "admin":
+        st.info("👎 から設問を作成できるのは管理者だけです。")
+    else:
+        entries = None
+        try:
+            from assistant import audit as audit_module
+
+            if hasattr(audit_module, "list_feedback"):
+                entries = audit_module.list_feedback(kind="down")
+            elif hasattr(audit_module, "AuditLog"):
+                entries = audit_module.AuditLog.from_settings(settings).list_feedback(kind="down")
+        except ImportError:
+            entries = None
+        if entries is None:
+            st.info("フィードバックの記録機能がまだ利用できません。")
+        elif not entries:
+            st.info("👎 の付いた回答はまだありません。")
+        else:
+            labels = {f"{feedback_fields(e)['question']}（{feedback_fields(e)['user']}）": e for e in reversed(entries)}
+            picked = labels[st.selectbox("👎 の付いた回答", list(labels), key="fb_pick")]
+            fields, draft = feedback_fields(picked), draft_case(picked)
+            st.text(fields["answer"])
+            if fields["comment"]:
+                st.caption(f"コメント: {fields['comment']}")
+            with st.form("fb_case"):
+                case_id = st.text_input("設問ID", draft["id"])
+                question = st.text_input("質問", draft["question"])
+                kind = st.selectbox("種類", ["fact", "paraphrase", "list", "unanswerable", "alignment"])
+                expected = st.text_area("回答に含まれるべき語句（1行に1つ）")
+                gold = st.text_area(
+                    "正解の出典（1行に「文書ID | 節」）",
+                    "\n".join(f"{g['doc_id']} | {g.get('section', '')}" for g in draft["gold"]),
+                )
+                target = st.text_input("保存先の評価セット名", "feedback")
+                if st.form_submit_button("評価セットに保存"):
+                    case = {
+                        "id": case_id.strip(),
+                        "question": question.strip(),
+                        "kind": kind,
+                        "expected": [line.strip() for line in expected.splitlines() if line.strip()],
+                        "gold": [
+                            {"doc_id": d.strip(), **({"section": s.strip()} if s.strip() else {})}
+                            for d, _, s in (line.partition("|") for line in gold.splitlines())
+                            if d.strip()
+                        ]
+                        if kind != "unanswerable"
+                        else [],
+                        "tags": ["feedback"],
+                        "note": fields["comment"],
+                    }
+                    if kind == "unanswerable":
+                        case["expected"] = []
+                    path = user_suites_dir(settings) / f"{safe_suite_name(target)}.yaml"
+                    try:
+                        append_case(path, case)
+                        st.success(f"保存しました: {path}")
+                    except Exception as exc:  # SuiteError: tell the admin what to fix
+                        st.error(getattr(exc, "message_ja", str(exc)))
