@@ -321,10 +321,7 @@ def ask_logged(
 ) -> tuple[Answer, int]:
     """Ask through the pipeline and append the run to the audit log: what the UI and benchmarks call."""
     answer = pipeline.ask(question, filters, mode=mode, on_token=on_token)
-    retrieved = getattr(answer, "retrieved", None)
-    if retrieved is None:
-        # Answer does not carry the retrieved ids; retrieval is deterministic, so repeat it to log them.
-        retrieved = [h.chunk.chunk_id for h in pipeline.search(question, None, filters).hits]
+    retrieved = answer.retrieved
     filter_dict = (
         {"levels": list(filters.levels), "doc_ids": list(filters.doc_ids), "editions": list(filters.editions)}
         if filters is not None and not filters.empty
