@@ -64,10 +64,12 @@ class AnswerSettings(BaseModel):
     )
     max_sentences: int = Field(6, description="Sentences in an extractive answer.")
     refusal_threshold: float = Field(
-        0.45,
+        0.55,
         description="Support score below which the extractive answer is a refusal; calibrated by "
-        "eval/calibrate_refusal.py (accuracy 0.968 on 62 questions with and without answers).",
+        "eval/calibrate_refusal.py on 62 questions with and without answers.",
     )
+    dense_floor: float = Field(0.79, description="Cosine at which dense similarity starts to count as support.")
+    dense_span: float = Field(0.15, description="Cosine range over which dense support rises from 0 to 1.")
     style: Literal["dearu", "desumasu"] = Field("dearu", description="Drafting style: である調 or ですます調.")
 
 

@@ -48,7 +48,10 @@ class Pipeline:
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
         a = self.settings.answer
-        return ExtractiveAnswerer(max_sentences=a.max_sentences, refusal_threshold=a.refusal_threshold)
+        return ExtractiveAnswerer(
+            max_sentences=a.max_sentences, refusal_threshold=a.refusal_threshold, dense_floor=a.dense_floor,
+            dense_span=a.dense_span,
+        )
 
     @cached_property
     def llm_answerer(self) -> Any:

@@ -216,4 +216,7 @@ def _load_extensions() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main: extensions register themselves on `ui.cli`, not on `__main__`.
+    from ui.cli import main as registered_main
+
+    sys.exit(registered_main())

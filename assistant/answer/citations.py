@@ -14,18 +14,34 @@ from collections.abc import Sequence
 from assistant.types import Chunk, Citation
 
 REFUSAL_TEXT = "資料に該当する記述が見当たりません。"
-_SENT_END = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+# a sentence: text up to 。！？ (runs of them), then any [n] markers that belong to it
+_SENT_END = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+)?(?:[ \t]*\[\d{1,3}\])*")
+_OPEN, _CLOSE = "「『（(", "」』）)"
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _PUNCT = re.compile(r"[\s、。，．・「」『』（）()\[\]【】〔〕:：;；!！?？\"'“”‘’…ー－\-]")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences as exact substrings of `text` (split after 。！？ and at line breaks)."""
-    out = []
+    """Sentences as exact substrings of `text`: split after 。！？ (not inside 「…」) and at line breaks.
+
+    [n] citation markers after a sentence stay with it.
+    """
+    spans: list[tuple[int, int]] = []
+    depth = 0
     for m in _SENT_END.finditer(text):
-        s = m.group(0).strip()
-        if s:
-            out.append(s)
+        piece = m.group(0)
+        if spans and depth > 0 and text[spans[-1][1] : m.start()].strip(" \t") == "":
+            spans[-1] = (spans[-1][0], m.end())  # still inside a quotation: same sentence
+        else:
+            spans.append((m.start(), m.end()))
+            depth = 0
+        depth = max(0, depth + sum(piece.count(c) for c in _OPEN) - sum(piece.count(c) for c in _CLOSE))
+    out = []
+    for start, end in spans:
+        chunk = text[start:end]
+        stripped = chunk.strip()
+        if stripped:
+            out.append(stripped)
     return out
 
 

@@ -65,15 +65,27 @@ def coverage(q: set[str], text: str, weight: dict[str, float]) -> float:
 class ExtractiveAnswerer:
     """Builds an `Answer` from retrieved hits without any generation."""
 
-    def __init__(self, max_sentences: int = 6, refusal_threshold: float = 0.5) -> None:
+    def __init__(
+        self, max_sentences: int = 6, refusal_threshold: float = 0.54, dense_floor: float = 0.79,
+        dense_span: float = 0.15,
+    ) -> None:
         self.max_sentences = max_sentences
         self.refusal_threshold = refusal_threshold
+        self.dense_floor = dense_floor
+        self.dense_span = dense_span
 
     def support_score(self, question: str, hits: Sequence[Hit]) -> float:
-        """How well the best of the top passages covers the question (0..1)."""
+        """How well the best of the top passages covers the question (0..1).
+
+        The larger of lexical coverage (the question's content bigrams found in a passage) and dense
+        similarity rescaled above a floor, so paraphrased questions are not refused for want of shared words.
+        """
         q = question_bigrams(question)
         weight = self._weights(q, [f"{h.chunk.section}\n{h.chunk.text}" for h in hits])
-        return max((coverage(q, f"{h.chunk.section}\n{h.chunk.text}", weight) for h in hits[:5]), default=0.0)
+        lexical = max((coverage(q, f"{h.chunk.section}\n{h.chunk.text}", weight) for h in hits[:5]), default=0.0)
+        cosine = max((h.scores.get("dense", 0.0) for h in hits[:5]), default=0.0)
+        dense = min(1.0, max(0.0, (cosine - self.dense_floor) / self.dense_span))
+        return max(lexical, dense)
 
     @staticmethod
     def _weights(q: set[str], texts: Sequence[str]) -> dict[str, float]:
@@ -88,12 +100,14 @@ class ExtractiveAnswerer:
                 question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[], support=support
             )
         q = question_bigrams(question)
-        candidates = [
-            _Candidate(i, s, pos)
-            for i, h in enumerate(hits)
-            for pos, s in enumerate(split_sentences(h.chunk.text))
-            if len(s) >= 4 and not is_heading(s, h.chunk.section)
-        ]
+        candidates = []
+        for i, h in enumerate(hits):
+            sentences = [s for s in split_sentences(h.chunk.text) if len(s) >= 4]
+            body = [s for s in sentences if not is_heading(s, h.chunk.section)]
+            # a chunk that is only headings (a list of items) is quoted by its headings
+            for pos, s in enumerate(sentences):
+                if s in body or not body:
+                    candidates.append(_Candidate(i, s.lstrip("#").strip(), pos))
         weight = self._weights(q, [c.sentence for c in candidates])
         for c in candidates:
             # the section path is context every sentence of the chunk shares
