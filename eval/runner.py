@@ -17,30 +17,13 @@ from typing import Any
 from assistant.config import Settings
 from assistant.pipeline import Pipeline
 from eval import metrics as m
-from eval.suite import LOWER_IS_BETTER, Case, Suite
+from eval.suite import LOWER_IS_BETTER, METRICS, Case, Suite
 
 log = logging.getLogger(__name__)
 RETRIEVE_K = 10  # passages searched for the retrieval metrics (hit@5, mrr@10, ndcg@10)
 RESULT_FILE, REPORT_FILE, HISTORY_FILE = "result.json", "report.html", "history.jsonl"
 # The keys every result carries (the README and the UI rely on them).
-AGGREGATE_KEYS = (
-    "hit@5",
-    "recall@5",
-    "mrr@10",
-    "ndcg@10",
-    "containment",
-    "token_f1",
-    "citation_precision",
-    "citation_recall",
-    "citation_gold_precision",
-    "unsupported_rate",
-    "refusal_accuracy",
-    "refusal_recall",
-    "false_refusal_rate",
-    "pass_rate",
-    "latency_p50_ms",
-    "latency_p95_ms",
-)
+AGGREGATE_KEYS = tuple(m for m in METRICS if not m.startswith("llm_judge_"))
 
 
 def eval_home(settings: Settings) -> Path:

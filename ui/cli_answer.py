@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from assistant.audit import citation_dicts
 from assistant.config import Settings
 from assistant.retrieve import Filters
 from assistant.types import Answer, Hit
@@ -37,21 +38,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "answer": answer.answer,
         "mode": answer.mode,
         "refused": answer.refused,
-        "citations": [
-            {
-                "n": c.n,
-                "chunk_id": c.chunk.chunk_id,
-                "doc_id": c.chunk.doc_id,
-                "title": c.chunk.title,
-                "level": c.chunk.level,
-                "edition": c.chunk.edition,
-                "page": c.chunk.page,
-                "section": c.chunk.section,
-                "quote": c.quote,
-                "score": round(c.score, 6),
-            }
-            for c in answer.citations
-        ],
+        "citations": citation_dicts(answer),
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
     }
     if answer.notice:
