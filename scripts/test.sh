@@ -4,13 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages for the browser tests: Chromium, poppler (PDF page images), a Japanese font.
+need=""
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
+command -v pdftoppm >/dev/null 2>&1 || need="$need poppler-utils"
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need="$need fonts-noto-cjk"
+if [ -n "$need" ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "[test] installing Debian chromium for the browser tests" >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "[test] chromium could not be installed: browser tests will be skipped" >&2
+    echo "[test] installing Debian packages:$need" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null) \
+      || echo "[test] could not install$need: the tests that need them will be skipped" >&2
   else
-    echo "[test] chromium missing and not root: browser tests will be skipped" >&2
+    echo "[test] missing$need and not root: the tests that need them will be skipped" >&2
   fi
 fi
 workdir="$(mktemp -d)"

@@ -228,3 +228,20 @@ def test_hostile_document_text_stays_text(page, server: str) -> None:  # type: i
     assert pg.locator("img[src='x']").count() == 0
     assert pg.locator("a[href^='https://evil.example']").count() == 0
     shot(pg, "08-xss")
+
+
+def test_alignment_page_renders_matrix_and_drill_down(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    pg = page
+    log_in(pg, server, "staff1")
+    pg.get_by_test_id("stSidebarNav").get_by_text("整合表").click()
+    pg.get_by_role("heading", name="整合表").first.wait_for()
+    pg.get_by_role("button", name="整合表を作成・更新").click()
+    pg.get_by_role("heading", name="項目の詳細").wait_for(timeout=180_000)  # the matrix takes a while
+    shot(pg, "09-alignment")
+    pg.locator(".vega-embed").first.wait_for()  # the heat map
+    pg.get_by_test_id("stDataFrame").first.wait_for()
+    body = pg.get_by_test_id("stMainBlockContainer").inner_text()
+    assert "判定:" in body and "国・県の記述" in body and "市の記述" in body
+    assert any(v in body for v in ("対応あり", "一部対応", "記載なし"))
+    assert "自治体フロントヤード改革の推進" in body  # a national priority item as a row
+    shot(pg, "09-alignment")
