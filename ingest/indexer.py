@@ -24,7 +24,7 @@ from assistant.store import Index
 from assistant.types import DocumentRecord, SourceInfo
 from ingest.chunk import chunk_document
 from ingest.loaders import load_document, sha256_file
-from ingest.manifest import ManifestEntry, load_manifest
+from ingest.manifest import ManifestEntry, load_manifest, verify_entry
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,19 @@ def ingest_corpus(
     results = []
     for entry in [*load_manifest(settings.corpus_dir), *extra]:
         path = entry.path
+        try:
+            verify_entry(entry)  # a shipped file must be the one the manifest describes
+        except IngestError as exc:
+            results.append(
+                FileResult(
+                    path=str(path),
+                    doc_id=entry.source.doc_id,
+                    error_kind=exc.kind,
+                    message=exc.user_message("en"),
+                    message_ja=exc.user_message(),
+                )
+            )
+            continue
         if path is None:
             cached = settings.cache_dir / "corpus" / f"{entry.source.doc_id}.pdf"
             if not cached.exists():

@@ -128,3 +128,25 @@ def test_remove(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     [status] = run_json(capsys, ["status", "--json", "--store", str(store)])
     assert "kanagawa-dx-digest" not in {d["doc_id"] for d in status["documents"]}
     assert main(["remove", "kanagawa-dx-digest", "--store", str(store)]) == 1
+
+
+def test_corpus_file_that_differs_from_the_manifest_is_refused(
+    tmp_path: Path, embed_cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from assistant.config import REPO_ROOT
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO_ROOT / "corpus", corpus)
+    city = corpus / "atsugi" / "atsugi-dx-plan-policy-2027-2032.txt"
+    city.write_text(city.read_text(encoding="utf-8") + "\n追記された行\n", encoding="utf-8")
+    home = tmp_path / "home"
+    make_settings(home, embed_cache)
+    monkeypatch.setenv("DXA_HOME", str(home))
+    monkeypatch.setenv("DXA_CORPUS_DIR", str(corpus))
+    capsys.readouterr()
+    assert main(["ingest", "--corpus", "--json", "--no-progress"]) == 1
+    results = {r["doc_id"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    assert results["atsugi-dx-policy"]["error_kind"] == "checksum"
+    assert results["jichitai-dx-digest"]["status"] == "added"  # the rest of the corpus is indexed
