@@ -9,8 +9,10 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv with $py" >&2
   "$py" -m venv .venv
 fi
-stamp=".venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)${extra:+-$extra}"
-if [ ! -f "$stamp" ]; then
+hash="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$hash${extra:+-$extra}"
+# the test install includes the base one
+if [ ! -f "$stamp" ] && { [ -n "$extra" ] || [ ! -f ".venv/.installed-$hash-test" ]; }; then
   echo "[setup] installing dependencies (first run takes a few minutes)" >&2
   .venv/bin/python -m pip install -q --upgrade pip
   # The CPU build of torch lies on local disk; any other torch request would pull a CUDA build.
@@ -18,6 +20,6 @@ if [ ! -f "$stamp" ]; then
   spec="."
   [ -n "$extra" ] && spec=".[$extra]"
   .venv/bin/python -m pip install -q -c constraints.txt -e "$spec"
-  rm -f .venv/.installed-*
+  find .venv -maxdepth 1 -name '.installed-*' ! -name ".installed-$hash*" -delete
   touch "$stamp"
 fi
