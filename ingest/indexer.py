@@ -110,8 +110,12 @@ def ingest_file(
     *,
     progress: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    sha256: str | None = None,
 ) -> FileResult:
-    """Index one file (or skip it when unchanged). Errors are returned, never raised."""
+    """Index one file (or skip it when unchanged). Errors are returned, never raised.
+
+    `sha256` is the file's hash when the caller already computed it.
+    """
     started = time.perf_counter()
     result = FileResult(path=str(path))
     try:
@@ -129,7 +133,7 @@ def ingest_file(
         fingerprint = pipeline_fingerprint(settings, index)
         size_mb = path.stat().st_size / 1_000_000
         if size_mb <= settings.ingest.max_file_mb:
-            sha = sha256_file(path)
+            sha = sha256 or sha256_file(path)
             if index.fingerprint(doc_id) == (sha, fingerprint):
                 record = index.document(doc_id)
                 result.status, result.chunks = "unchanged", record.chunks if record else 0
@@ -211,11 +215,12 @@ def ingest_paths(
     manifest = _manifest_by_sha(settings)
     results = []
     for path in expand_paths(paths):
-        src = source
-        if src is None and path.is_file() and path.stat().st_size / 1_000_000 <= settings.ingest.max_file_mb:
-            entry = manifest.get(sha256_file(path))
-            src = entry.source if entry else None
-        results.append(ingest_file(index, settings, path, src, progress=progress))
+        src, sha = source, None
+        if path.is_file() and path.stat().st_size / 1_000_000 <= settings.ingest.max_file_mb:
+            sha = sha256_file(path)
+            entry = manifest.get(sha) if src is None else None
+            src = entry.source if entry else src
+        results.append(ingest_file(index, settings, path, src, progress=progress, sha256=sha))
     return results
 
 
