@@ -45,6 +45,10 @@ class IngestSettings(BaseModel):
     chunk_overlap: int = Field(0, description="Characters repeated between neighbouring chunks of one section.")
     max_file_mb: float = Field(100.0, description="Files larger than this are refused.")
     max_pages: int = Field(2000, description="PDFs with more pages than this are refused.")
+    pdf_time_limit_s: float = Field(
+        300.0, description="A PDF whose text takes longer than this to extract is refused (the parser is stopped)."
+    )
+    pdf_memory_mb: int = Field(4096, description="Memory the PDF parser (a child process) may use.")
 
 
 class RetrieveSettings(BaseModel):

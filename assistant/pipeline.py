@@ -49,7 +49,9 @@ class Pipeline:
     def extractive(self) -> ExtractiveAnswerer:
         a = self.settings.answer
         return ExtractiveAnswerer(
-            max_sentences=a.max_sentences, refusal_threshold=a.refusal_threshold, dense_floor=a.dense_floor,
+            max_sentences=a.max_sentences,
+            refusal_threshold=a.refusal_threshold,
+            dense_floor=a.dense_floor,
             dense_span=a.dense_span,
         )
 

@@ -37,9 +37,7 @@ def main() -> None:
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as home:
             settings = Settings(home=Path(home))
-            settings = settings.model_copy(
-                update={"ingest": settings.ingest.model_copy(update={"chunk_chars": size})}
-            )
+            settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"chunk_chars": size})})
             # share the real embedding cache: vectors are keyed by content, so this only saves time
             (Path(home) / "cache").symlink_to(base.cache_dir, target_is_directory=True)
             pipeline = Pipeline(settings)

@@ -1,13 +1,12 @@
 """Read one file (PDF, text/Markdown, GeoPackage) into a LoadedDocument of raw Blocks.
 
-The only module that imports pypdf and fudgeo. Every failure becomes an IngestError that names the file,
+PDFs are parsed by ingest/pdf.py in a child process under a time and memory limit; GeoPackages by fudgeo here. Every failure becomes an IngestError that names the file,
 says what went wrong in English and Japanese and what to do; loaders never write anything.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import math
 import re
@@ -19,12 +18,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fudgeo.geopkg import FeatureClass, GeoPackage, Table
-from pypdf import PasswordType, PdfReader
-from pypdf.errors import DependencyError
 
 from assistant.config import IngestSettings
 from assistant.errors import IngestError
 from assistant.types import Block, LoadedDocument, MetaValue, SourceInfo
+from ingest.pdf import PdfFailure, read_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +36,6 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SNIFF_BYTES = 1024  # the PDF spec lets the header sit anywhere in the first 1024 bytes
 _MB = 1024 * 1024
 _TITLE_MAX = 200
-_PLACEHOLDER_TITLES = frozenset({"untitled", "no title", "無題", "タイトルなし"})  # generator defaults, not titles
 
 # Every user-facing message in one place: key -> (kind, English, Japanese, hint, Japanese hint).
 _MESSAGES: dict[str, tuple[str, str, str, str, str]] = {
@@ -104,6 +101,31 @@ _MESSAGES: dict[str, tuple[str, str, str, str, str]] = {
         "PDFが壊れているため読み込めません",
         "Download the original again, or open it in a PDF viewer and save a new copy.",
         "元のファイルを入手し直すか、PDF閲覧ソフトで開いて別名で保存し直してください。",
+    ),
+    "pdf_timeout": (
+        "too_large",
+        "reading the PDF took longer than {limit:g} s and was stopped",
+        "PDFの読み込みが制限時間（{limit:g}秒）を超えたため中止しました",
+        "The file may be damaged or unusually complex: open it in a PDF viewer and save (or print to PDF) a new "
+        "copy, or raise ingest.pdf_time_limit_s (DXA_INGEST__PDF_TIME_LIMIT_S).",
+        "ファイルが壊れているか、構造が極端に複雑な可能性があります。PDF閲覧ソフトで開いて別名で保存（またはPDFに印刷）し直すか、"
+        "設定 ingest.pdf_time_limit_s（環境変数 DXA_INGEST__PDF_TIME_LIMIT_S）を引き上げてください。",
+    ),
+    "pdf_memory": (
+        "too_large",
+        "reading the PDF needed more memory than the limit allows",
+        "PDFの読み込みに必要なメモリが上限を超えたため中止しました",
+        "The file may hold a decompression bomb or huge images: save a new copy from a PDF viewer, or raise "
+        "ingest.pdf_memory_mb (DXA_INGEST__PDF_MEMORY_MB).",
+        "圧縮爆弾や巨大な画像を含む可能性があります。PDF閲覧ソフトで別名で保存し直すか、"
+        "設定 ingest.pdf_memory_mb（環境変数 DXA_INGEST__PDF_MEMORY_MB）を引き上げてください。",
+    ),
+    "pdf_crash": (
+        "corrupt",
+        "the PDF reader stopped unexpectedly ({why})",
+        "PDFの読み込み処理が異常終了しました",
+        "Open it in a PDF viewer and save a new copy, then ingest that.",
+        "PDF閲覧ソフトで開いて別名で保存し直してから取り込んでください。",
     ),
     "no_text": (
         "no_text",
@@ -197,18 +219,14 @@ def _detect_kind(path: Path) -> Literal["pdf", "text", "gpkg"]:
 
 def _load_pdf(path: Path, data: bytes, source: SourceInfo | None, settings: IngestSettings) -> LoadedDocument:
     try:
-        pages, title = _read_pdf(path, data, settings)
-    except IngestError:
-        raise
-    except DependencyError as exc:  # AES encryption without the `cryptography` package installed
-        raise _error(
-            path,
-            "encrypted",
-            why="its AES encryption needs the 'cryptography' package",
-            why_ja="AES方式の暗号化を解くための cryptography パッケージがありません",
-        ) from exc
-    except Exception as exc:  # pypdf raises many types on hostile input, RecursionError included
-        raise _error(path, "corrupt_pdf", why=f"{type(exc).__name__}: {exc}") from exc
+        pages, title = read_pdf(
+            data,
+            max_pages=settings.max_pages,
+            time_limit_s=settings.pdf_time_limit_s,
+            memory_mb=settings.pdf_memory_mb,
+        )
+    except PdfFailure as failure:
+        raise _error(path, failure.key, **failure.values) from failure
     if not any(text.strip() for text in pages):
         raise _error(path, "no_text")
     return LoadedDocument(
@@ -219,37 +237,6 @@ def _load_pdf(path: Path, data: bytes, source: SourceInfo | None, settings: Inge
         blocks=tuple(Block(text=text, page=i + 1) for i, text in enumerate(pages)),
         pages=len(pages),
     )
-
-
-def _read_pdf(path: Path, data: bytes, settings: IngestSettings) -> tuple[list[str], str]:
-    """Text of every physical page, and the /Title; opens with the empty user password when that works."""
-    reader = PdfReader(io.BytesIO(data))
-    if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-        raise _error(path, "encrypted", why="it needs a password", why_ja="パスワードが必要です")
-    n_pages = len(reader.pages)
-    if n_pages > settings.max_pages:
-        raise _error(path, "too_many_pages", n=n_pages, limit=settings.max_pages)
-    texts: list[str] = []
-    failures: list[Exception] = []
-    for i, page in enumerate(reader.pages):
-        try:
-            texts.append(page.extract_text() or "")
-        except Exception as exc:  # one bad page should not cost the rest of the document
-            logger.warning("%s: page %d: text extraction failed: %s", path, i + 1, exc)
-            failures.append(exc)
-            texts.append("")
-    if failures and len(failures) == n_pages:
-        raise failures[0]
-    return texts, _pdf_title(reader)
-
-
-def _pdf_title(reader: PdfReader) -> str:
-    try:
-        title = reader.metadata.title if reader.metadata else None
-    except Exception:  # broken /Info dictionaries are common and harmless
-        return ""
-    title = str(title or "").strip()
-    return "" if title.lower() in _PLACEHOLDER_TITLES else title[:_TITLE_MAX]
 
 
 # --- Text -------------------------------------------------------------------------------------------

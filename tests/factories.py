@@ -130,6 +130,31 @@ def make_corrupt_pdf(path: Path) -> Path:
     return path
 
 
+def make_slow_pdf(path: Path, operators: int = 1_000_000) -> Path:
+    """A tiny PDF (a few KB) whose one page holds a compressed content stream of `operators` text-show
+    operators: valid, but text extraction takes seconds per 100,000 of them."""
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    stream = DecodedStreamObject()
+    stream.set_data(b"BT /F1 12 Tf " + b"(x) Tj " * operators + b"ET")
+    page[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return Path(path)
+
+
 def _wgs84() -> SpatialReferenceSystem:
     return SpatialReferenceSystem(
         name="WGS 84", organization="EPSG", org_coord_sys_id=4326, definition=_WGS84_WKT, srs_id=4326

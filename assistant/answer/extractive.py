@@ -66,7 +66,10 @@ class ExtractiveAnswerer:
     """Builds an `Answer` from retrieved hits without any generation."""
 
     def __init__(
-        self, max_sentences: int = 6, refusal_threshold: float = 0.54, dense_floor: float = 0.79,
+        self,
+        max_sentences: int = 6,
+        refusal_threshold: float = 0.54,
+        dense_floor: float = 0.79,
         dense_span: float = 0.15,
     ) -> None:
         self.max_sentences = max_sentences

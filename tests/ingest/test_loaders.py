@@ -86,17 +86,30 @@ def test_corrupt_pdf(tmp_path: Path, settings: IngestSettings) -> None:
     assert "壊れている" in err.message_ja
 
 
-def test_recursion_in_pypdf_becomes_corrupt(
-    tmp_path: Path, settings: IngestSettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # pypdf can recurse without end on hostile object graphs; that must not escape as a raw exception.
-    path = make_pdf(tmp_path / "deep.pdf", ["本文"])
+def test_recursion_in_pypdf_becomes_corrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pypdf can recurse without end on hostile object graphs; the parser child reports it as damage.
+    import pypdf
+
+    from ingest import pdf
 
     def recurse(*args: object, **kwargs: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(loaders, "PdfReader", recurse)
-    expect_error(path, "corrupt", settings)
+    monkeypatch.setattr(pypdf, "PdfReader", recurse)
+    out = pdf._extract(b"%PDF-1.7 ...", max_pages=10)
+    assert out["error"] == "corrupt_pdf" and "RecursionError" in out["values"]["why"]
+
+
+def test_memory_error_in_the_parser_is_its_own_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pypdf
+
+    from ingest import pdf
+
+    def balloon(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(pypdf, "PdfReader", balloon)
+    assert pdf._extract(b"%PDF-1.7 ...", max_pages=10)["error"] == "pdf_memory"
 
 
 def test_encrypted_pdf(tmp_path: Path, settings: IngestSettings) -> None:
