@@ -76,6 +76,11 @@ class AnswerSettings(BaseModel):
         description="Support score below which the extractive answer is a refusal; calibrated by "
         "eval/calibrate_refusal.py on 62 questions with and without answers.",
     )
+    focus_support: float = Field(
+        0.8,
+        description="Support a question needs when the passages never mention what it asks about (会場 in "
+        "「意見交換会の会場はどこですか」); chosen by eval/calibrate_refusal.py.",
+    )
     dense_floor: float = Field(0.79, description="Cosine at which dense similarity starts to count as support.")
     dense_span: float = Field(0.15, description="Cosine range over which dense support rises from 0 to 1.")
     style: Literal["dearu", "desumasu"] = Field("dearu", description="Drafting style: である調 or ですます調.")
@@ -98,6 +103,8 @@ class LLMSettings(BaseModel):
 class UISettings(BaseModel):
     port: int = Field(8501, description="Streamlit port (localhost).")
     address: str = Field("127.0.0.1", description="Address the UI listens on.")
+    login_max_failures: int = Field(5, description="Wrong passwords in a row that lock a user name (0 = never).")
+    login_lockout_minutes: float = Field(15.0, description="How long a locked user name stays locked.")
 
 
 class PlanSettings(BaseModel):

@@ -53,6 +53,7 @@ class Pipeline:
             refusal_threshold=a.refusal_threshold,
             dense_floor=a.dense_floor,
             dense_span=a.dense_span,
+            focus_support=a.focus_support,
         )
 
     @cached_property
@@ -95,7 +96,7 @@ class Pipeline:
             answer = self.extractive.answer(question, result.hits)
             answer.timings_ms["answer_ms"] = (time.perf_counter() - t0) * 1000
             if notice:
-                answer.notice = notice
+                answer.notice = f"{notice} {answer.notice}".strip()
         answer.retrieved = [h.chunk.chunk_id for h in result.hits]
         answer.timings_ms.update(result.timings_ms)
         answer.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000

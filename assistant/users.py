@@ -1,7 +1,9 @@
 """Local user store: names, roles (staff | admin) and salted slow password hashes in SQLite.
 
 Lives in `<home>/users.sqlite`. Passwords are hashed with PBKDF2-HMAC-SHA256 (a random salt per
-user, 310 000 iterations by default) and compared in constant time. For production single sign-on
+user, 310 000 iterations by default) and compared in constant time. After `max_failures` wrong
+passwords in a row a name is locked for `lockout_minutes` (unknown names too, so a lock-out says
+nothing about who exists); a successful login, a new password or `unlock` clears the count. For production single sign-on
 the UI can use OIDC instead (see the README); this store is for a closed network without an IdP.
 """
 
@@ -13,8 +15,9 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +40,14 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS login_failures (
+    name TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    locked_until REAL NOT NULL DEFAULT 0
+);
 """
+DEFAULT_MAX_FAILURES = 5
+DEFAULT_LOCKOUT_MINUTES = 15.0
 
 
 @dataclass(frozen=True)
@@ -78,9 +88,20 @@ def normalize_name(name: str) -> str:
 class UserStore:
     """Add, remove, list and verify users. Every call opens its own connection: safe across threads."""
 
-    def __init__(self, path: Path, *, iterations: int = DEFAULT_ITERATIONS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        iterations: int = DEFAULT_ITERATIONS,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        lockout_minutes: float = DEFAULT_LOCKOUT_MINUTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path = path
         self.iterations = iterations
+        self.max_failures = max_failures
+        self.lockout_s = lockout_minutes * 60
+        self.clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(SCHEMA)
@@ -89,7 +110,10 @@ class UserStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UserStore:
-        return cls(settings.home / "users.sqlite")
+        ui = settings.ui
+        return cls(
+            settings.home / "users.sqlite", max_failures=ui.login_max_failures, lockout_minutes=ui.login_lockout_minutes
+        )
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -170,6 +194,20 @@ class UserStore:
                 "UPDATE users SET password_hash = ? WHERE name = ?",
                 (hash_password(password, iterations=self.iterations), user.name),
             )
+            db.execute("DELETE FROM login_failures WHERE name = ?", (user.name,))
+
+    def unlock(self, name: str) -> bool:
+        """Clear a name's failed-login count and lock; True when there was one."""
+        with self._db() as db:
+            return db.execute("DELETE FROM login_failures WHERE name = ?", (normalize_name(name),)).rowcount > 0
+
+    def locked_until(self, name: str) -> float | None:
+        """When a locked name opens again (epoch seconds), or None when it is not locked."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT locked_until FROM login_failures WHERE name = ?", (normalize_name(name),)
+            ).fetchone()
+        return row[0] if row and row[0] > self.clock() else None
 
     def get(self, name: str) -> User | None:
         with self._db() as db:
@@ -188,17 +226,52 @@ class UserStore:
             return int(db.execute("SELECT COUNT(*) FROM users").fetchone()[0])
 
     def verify(self, name: str, password: str) -> User:
-        """The user when the password matches; one AuthError for unknown names and wrong passwords alike."""
+        """The user when the password matches; one AuthError for unknown names and wrong passwords alike.
+
+        A locked name is refused before its password is checked, so guessing gains nothing while it lasts.
+        """
+        key = normalize_name(name)
+        until = self.locked_until(key)
+        if until is not None:
+            raise self._locked_error(until)
         with self._db() as db:
             row = db.execute(
-                "SELECT name, role, created_at, password_hash FROM users WHERE name = ?", (normalize_name(name),)
+                "SELECT name, role, created_at, password_hash FROM users WHERE name = ?", (key,)
             ).fetchone()
         ok = check_password(password, row[3] if row else self._dummy_hash)
         if row is None or not ok:
+            until = self._record_failure(key)
+            if until is not None:
+                raise self._locked_error(until)
             raise AuthError(
                 "wrong user name or password",
                 message_ja="ユーザー名またはパスワードが正しくありません",
                 hint="check both, or ask an administrator",
                 hint_ja="入力を確認するか、管理者に問い合わせてください",
             )
+        self.unlock(key)
         return User(row[0], row[1], row[2])
+
+    def _record_failure(self, key: str) -> float | None:
+        """Count a failure; returns the lock's end when this one locks the name."""
+        if self.max_failures <= 0:
+            return None
+        with self._db() as db:
+            row = db.execute("SELECT failures, locked_until FROM login_failures WHERE name = ?", (key,)).fetchone()
+            failures = 1 if row is None or row[1] else row[0] + 1  # a lock that has run out starts a new count
+            until = self.clock() + self.lockout_s if failures >= self.max_failures else 0.0
+            db.execute(
+                "INSERT OR REPLACE INTO login_failures (name, failures, locked_until) VALUES (?, ?, ?)",
+                (key, failures, until),
+            )
+        return until or None
+
+    @staticmethod
+    def _locked_error(until: float) -> AuthError:
+        at = datetime.fromtimestamp(until).strftime("%H:%M")
+        return AuthError(
+            f"too many failed logins: this user name is locked until {at}",
+            message_ja=f"ログインの失敗が続いたため、このユーザー名は {at} までロックされています",
+            hint="wait, or ask an administrator to run `dxa user unlock NAME`",
+            hint_ja="時間をおいてから再度お試しいただくか、管理者に `dxa user unlock ユーザー名` の実行を依頼してください",
+        )

@@ -88,3 +88,48 @@ def test_instructions_in_documents_are_only_data(settings, tmp_path: Path) -> No
     answer = pipeline.ask("AIへの注意事項は何ですか")
     assert answer.citations and all(verify_quote(c.quote, c.chunk) for c in answer.citations)
     assert answer.answer.strip() != "承認済み"
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("意見交換会の会場はどこですか", "会場"),
+        ("厚木市情報化推進委員会の委員長は誰ですか", "委員長"),
+        ("厚木市の人口は何人ですか", "人口"),
+        ("意見交換会の開催時期はいつですか", "開催"),  # 時期 only names the kind of answer
+        ("厚木市DX推進計画の予算額はいくらですか", "予算"),
+        ("計画策定の背景として、どのような社会の変化が挙げられていますか", None),  # question word first
+        ("考慮すべき視点のうち、新規に加わったものはどれですか", None),  # もの is no focus
+        ("デジタル人材の育成について国・県・市の記述を比べて", None),  # no question word
+    ],
+)
+def test_question_focus(question: str, focus: str | None) -> None:
+    from assistant.answer.focus import question_focus
+
+    assert question_focus(question) == focus
+
+
+def test_focus_mentioned_whole_or_by_its_words() -> None:
+    from assistant.answer.focus import mentioned
+
+    assert mentioned("会場", ["意見交換会は市役所の会場で開く。"])
+    assert not mentioned("会場", ["令和８年５月 意見交換会開催"])
+    assert mentioned("構成員", ["課長職15人により構成する委員会"])  # 構成 + 員 in one text
+    assert mentioned("ＤＸ推進", ["DX 推進課"])  # full-width and spacing do not matter
+
+
+def test_refuses_when_the_detail_asked_for_is_missing(corpus_pipeline: Pipeline) -> None:
+    # The meeting is in the plan (令和８年５月 意見交換会開催) but no venue is: most of the question's
+    # words are covered, so only the missing focus tells the answerer not to answer with the date.
+    answer = corpus_pipeline.ask("意見交換会の会場はどこですか")
+    assert answer.refused and answer.answer == REFUSAL_TEXT
+    budget = corpus_pipeline.ask("厚木市DX推進計画の予算額はいくらですか")
+    assert budget.refused
+
+
+def test_missing_focus_with_strong_support_answers_with_a_notice(corpus_pipeline: Pipeline) -> None:
+    answer = corpus_pipeline.ask("厚木市DX推進計画の上位計画は何ですか")
+    assert not answer.refused and "総合計画" in answer.answer
+    assert "「上位計画」に当たる記述は資料に見当たりません" in answer.notice
+    plain = corpus_pipeline.ask("計画の期間はいつからいつまでですか")
+    assert plain.notice == ""

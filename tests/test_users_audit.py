@@ -67,3 +67,53 @@ def test_audit_log_is_append_only_and_exports(tmp_path: Path) -> None:
     assert log.query(text="令和9")[0].id == run_id and log.query(user="other") == []
     csv_text = log.to_csv(log.query())
     assert csv_text.startswith("\ufeffid,ts,user,question") and "根拠が違う" in csv_text
+
+
+def test_repeated_failures_lock_a_name_for_a_while(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    store = UserStore(
+        tmp_path / "users.sqlite", iterations=1000, max_failures=3, lockout_minutes=10, clock=lambda: now[0]
+    )
+    store.add("tanaka", "pass-word-1")
+    store.verify("tanaka", "pass-word-1")
+    for _ in range(2):
+        with pytest.raises(AuthError, match="wrong user name or password"):
+            store.verify("tanaka", "guess-guess")
+    with pytest.raises(AuthError, match="locked until") as info:
+        store.verify("TANAKA", "guess-guess")  # the third in a row locks the name
+    assert "ロックされています" in info.value.user_message("ja")
+    with pytest.raises(AuthError, match="locked until"):
+        store.verify("tanaka", "pass-word-1")  # even the right password, while it lasts
+    assert store.locked_until("tanaka") == pytest.approx(now[0] + 600)
+
+    now[0] += 601
+    assert store.locked_until("tanaka") is None
+    assert store.verify("tanaka", "pass-word-1").name == "tanaka"
+
+    # success clears the count: two more failures do not lock
+    for _ in range(2):
+        with pytest.raises(AuthError, match="wrong"):
+            store.verify("tanaka", "guess-guess")
+    store.verify("tanaka", "pass-word-1")
+    for _ in range(2):
+        with pytest.raises(AuthError, match="wrong"):
+            store.verify("tanaka", "guess-guess")
+    assert store.locked_until("tanaka") is None
+
+
+def test_unknown_names_lock_like_real_ones_and_admins_can_unlock(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.sqlite", iterations=1000, max_failures=2)
+    store.add("suzuki", "pass-word-2")
+    for name in ("suzuki", "nobody"):
+        with pytest.raises(AuthError, match="wrong"):
+            store.verify(name, "x-x-x-x-x")
+        with pytest.raises(AuthError, match="locked until"):
+            store.verify(name, "x-x-x-x-x")
+    assert store.unlock("suzuki") and not store.unlock("sato")
+    assert store.verify("suzuki", "pass-word-2").name == "suzuki"
+    with pytest.raises(AuthError, match="wrong"):
+        store.verify("suzuki", "x-x-x-x-x")
+    store.set_password("suzuki", "pass-word-3")  # a new password clears the count too
+    with pytest.raises(AuthError, match="wrong"):
+        store.verify("suzuki", "x-x-x-x-x")
+    assert store.locked_until("suzuki") is None

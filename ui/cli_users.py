@@ -1,4 +1,4 @@
-"""`dxa user add|remove|list|passwd`: manage the local users who may log in to the UI."""
+"""`dxa user add|remove|list|passwd|unlock`: manage the local users who may log in to the UI."""
 
 from __future__ import annotations
 
@@ -34,13 +34,29 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
     elif args.action == "passwd":
         store.set_password(args.name, read_password("新しいパスワード / new password: "))
         print(f"パスワードを変更しました: {args.name}")
+    elif args.action == "unlock":
+        cleared = store.unlock(args.name)
+        print(f"ロックを解除しました: {args.name}" if cleared else f"ロックされていません: {args.name}")
     else:
         users = store.list()
         if args.json:
-            emit_json({"users": [{"name": u.name, "role": u.role, "created_at": u.created_at} for u in users]})
+            emit_json(
+                {
+                    "users": [
+                        {
+                            "name": u.name,
+                            "role": u.role,
+                            "created_at": u.created_at,
+                            "locked": store.locked_until(u.name) is not None,
+                        }
+                        for u in users
+                    ]
+                }
+            )
         else:
             for u in users:
-                print(f"{u.name:<24} {u.role:<6} {u.created_at}")
+                lock = "  locked / ロック中" if store.locked_until(u.name) is not None else ""
+                print(f"{u.name:<24} {u.role:<6} {u.created_at}{lock}")
     return 0
 
 
@@ -52,6 +68,7 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
     a.add_argument("--role", choices=ROLES, default="staff")
     actions.add_parser("remove", help="ユーザーを削除 / remove a user").add_argument("name")
     actions.add_parser("passwd", help="パスワードを変更 / change a password").add_argument("name")
+    actions.add_parser("unlock", help="ログイン失敗によるロックを解除 / clear a login lock-out").add_argument("name")
     p_list = actions.add_parser("list", help="ユーザー一覧 / list users")
     p_list.add_argument("--json", action="store_true")
 

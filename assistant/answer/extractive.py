@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answer.citations import REFUSAL_TEXT, bigrams, normal, split_sentences, verify_quote
+from assistant.answer.focus import mentioned, question_focus
 from assistant.retrieve import is_alignment_question
 from assistant.types import LEVEL_LABELS_JA, Answer, Citation, Hit
 
@@ -68,12 +69,14 @@ class ExtractiveAnswerer:
     def __init__(
         self,
         max_sentences: int = 6,
-        refusal_threshold: float = 0.54,
+        refusal_threshold: float = 0.55,
         dense_floor: float = 0.79,
         dense_span: float = 0.15,
+        focus_support: float = 0.8,
     ) -> None:
         self.max_sentences = max_sentences
         self.refusal_threshold = refusal_threshold
+        self.focus_support = focus_support
         self.dense_floor = dense_floor
         self.dense_span = dense_span
 
@@ -96,12 +99,30 @@ class ExtractiveAnswerer:
         n = len(sets) or 1
         return {g: math.log(1.0 + n / (1.0 + sum(g in s for s in sets))) * _kind_weight(g) for g in q}
 
+    def missing_focus(self, question: str, hits: Sequence[Hit]) -> str | None:
+        """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it."""
+        focus = question_focus(question)
+        if focus is None or mentioned(focus, [f"{h.chunk.section}\n{h.chunk.text}" for h in hits[:5]]):
+            return None
+        return focus
+
+    def refuses(self, support: float, missing_focus: str | None) -> bool:
+        """Too little of the question covered, or its focus absent and the cover not strong enough."""
+        return support < self.refusal_threshold or (missing_focus is not None and support < self.focus_support)
+
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         support = self.support_score(question, hits)
-        if not hits or support < self.refusal_threshold:
+        missing = self.missing_focus(question, hits) if hits else None
+        if not hits or self.refuses(support, missing):
             return Answer(
                 question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[], support=support
             )
+        answer = self._answer(question, hits, support)
+        if missing is not None and not answer.refused:
+            answer.notice = f"ご質問の「{missing}」に当たる記述は資料に見当たりません。関連する記述を示します。"
+        return answer
+
+    def _answer(self, question: str, hits: Sequence[Hit], support: float) -> Answer:
         q = question_bigrams(question)
         candidates = []
         for i, h in enumerate(hits):

@@ -69,6 +69,24 @@ def test_wrong_password_is_refused(ui_home: Path) -> None:
     assert not at.chat_input
 
 
+def test_repeated_wrong_passwords_lock_the_name_until_an_admin_unlocks_it(ui_home: Path) -> None:
+    for _ in range(5):  # the default limit
+        at = login("staff1", "not-the-password")
+    assert "ロックされています" in at.error[0].value
+    at = login("staff1")  # the right password does not open it now
+    assert "ロックされています" in at.error[0].value and at.session_state.get("user") is None
+
+    at = login("admin1")
+    at.switch_page("ui/pages/users.py").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["状態"]) == ["", "ロック中"]  # admin1, staff1
+    at.selectbox(key="unlock_name").select("staff1")
+    at.button(key="unlock_user").click().run()
+    assert not at.exception
+    at = login("staff1")
+    assert at.session_state["user"].name == "staff1" and at.chat_input
+
+
 def test_staff_asks_and_gets_a_cited_answer_logged_with_feedback(ui_home: Path) -> None:
     at = login("staff1")
     assert at.title[0].value == "チャット"

@@ -1,4 +1,4 @@
-"""ユーザー管理 (admin): add and remove the users who may log in."""
+"""ユーザー管理 (admin): add and remove the users who may log in, and lift login lock-outs."""
 
 from __future__ import annotations
 
@@ -50,9 +50,24 @@ else:
             st.success(f"削除しました: {target}")
             st.rerun()
 
+locked = [u.name for u in store.list() if store.locked_until(u.name) is not None]
+if locked:
+    st.subheader("ロックの解除")
+    st.caption("ログインの失敗が続いたユーザー名は一定時間ロックされます。本人確認のうえ解除してください。")
+    who = st.selectbox("ロック中のユーザー", locked, key="unlock_name")
+    if st.button("ロックを解除", key="unlock_user", icon="🔓"):
+        store.unlock(who)
+        st.success(f"ロックを解除しました: {who}")
+        st.rerun()
+
 table.dataframe(
     [
-        {"ユーザー名": u.name, "役割": ROLE_LABELS_JA[u.role], "登録日時": local_time(u.created_at)}
+        {
+            "ユーザー名": u.name,
+            "役割": ROLE_LABELS_JA[u.role],
+            "登録日時": local_time(u.created_at),
+            "状態": "ロック中" if store.locked_until(u.name) is not None else "",
+        }
         for u in store.list()
     ],
     hide_index=True,
