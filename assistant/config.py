@@ -77,7 +77,7 @@ class AnswerSettings(BaseModel):
         "eval/calibrate_refusal.py on 62 questions with and without answers.",
     )
     focus_support: float = Field(
-        0.8,
+        0.85,
         description="Support a question needs when the passages never mention what it asks about (会場 in "
         "「意見交換会の会場はどこですか」); chosen by eval/calibrate_refusal.py.",
     )

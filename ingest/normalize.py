@@ -83,6 +83,12 @@ _MARKER = re.compile(
     r"^(?:#{1,6}|第\d+(?:[章節部編条項]|-\d+)?|\d{1,3}(?:\.\d+)*\.?(?: ?\(\d+\))?|\(\d+\)|[\u2460-\u24ff]"
     r"|[ア-ン]|\([ア-ン]\)|\([a-z]\)|[ⅰ-ⅿⅠ-Ⅿ]+\.?) (?![年月日度時分人件%％])"
 )
+# A table row that starts with a date cell (「令和７年８月 市民アンケート」): the row keeps its own line and the
+# space after the date. The space matters: in running text a date is never followed by one.
+_ROW_DATE = re.compile(
+    r"^(?:(?:令和|平成|昭和)(?:\d{1,2}|元)(?:\(\d{4}\))?年度?|\d{4}年度?)(?:\d{1,2}月)?(?:\d{1,2}日)?"
+    r"(?:上旬|中旬|下旬|頃|まで|以降)? (?= *\S)"
+)
 _LEADER = re.compile(r"\s*(?:(?:[.・･·]\s*){4,}\d{0,4}|(?:[…‥]\s*)+\d{1,4})\s*$")
 _PAGE_NUMBER = re.compile(
     r"^[\s\-‐−–—―~～]*(?:p\.?\s*)?[(\[]?\s*\d{1,4}\s*(?:/\s*\d{1,4})?\s*[)\]]?[\s\-‐−–—―~～]*$", re.IGNORECASE
@@ -128,7 +134,8 @@ def _strip_spaces(line: _Line) -> _Line:
     while hi > lo and chars[hi - 1] == " ":
         hi -= 1
     chars, idx = chars[lo:hi], idx[lo:hi]
-    m = _MARKER.match("".join(chars))
+    head = "".join(chars)
+    m = _MARKER.match(head) or _ROW_DATE.match(head)
     keep_at = m.end() - 1 if m else -1
     out_c: list[str] = []
     out_i: list[int] = []
@@ -212,6 +219,7 @@ def _normalize(
         n, line, toc = item
         text = line.text
         heading = _is_heading(text)
+        row = bool(_ROW_DATE.match(text))
         if prev is not None:
             ptext = prev[1].text
             newline = (
@@ -219,6 +227,7 @@ def _normalize(
                 or toc
                 or prev_heading
                 or heading
+                or row
                 or n in hard_break
                 or _ends_sentence(ptext)
                 or text[0] in _BULLETS

@@ -128,8 +128,16 @@ def test_refuses_when_the_detail_asked_for_is_missing(corpus_pipeline: Pipeline)
 
 
 def test_missing_focus_with_strong_support_answers_with_a_notice(corpus_pipeline: Pipeline) -> None:
-    answer = corpus_pipeline.ask("厚木市DX推進計画の上位計画は何ですか")
+    import copy
+
+    question = "厚木市DX推進計画の上位計画は何ですか"  # the plan says 総合計画の個別計画, never 上位計画
+    hits = corpus_pipeline.search(question).hits
+    answerer = copy.copy(corpus_pipeline.extractive)
+    answerer.focus_support = 0.0  # strong enough support, whatever the calibrated bar
+    answer = answerer.answer(question, hits)
     assert not answer.refused and "総合計画" in answer.answer
     assert "「上位計画」に当たる記述は資料に見当たりません" in answer.notice
+    answerer.focus_support = 1.01  # and below the bar it is a refusal
+    assert answerer.answer(question, hits).refused
     plain = corpus_pipeline.ask("計画の期間はいつからいつまでですか")
-    assert plain.notice == ""
+    assert not plain.refused and plain.notice == ""

@@ -72,7 +72,7 @@ class ExtractiveAnswerer:
         refusal_threshold: float = 0.55,
         dense_floor: float = 0.79,
         dense_span: float = 0.15,
-        focus_support: float = 0.8,
+        focus_support: float = 0.85,
     ) -> None:
         self.max_sentences = max_sentences
         self.refusal_threshold = refusal_threshold

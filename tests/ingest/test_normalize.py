@@ -11,6 +11,8 @@ import pytest
 from ingest.chunk import parse_heading
 from ingest.normalize import clean_page, find_noise_lines, normalize_text, original_span
 
+ROW = re.compile(r"^令和\d+年\d+月 ")
+
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 ATSUGI = SHARED / "corpus/atsugi/atsugi-dx-plan-policy-2027-2032.txt"
 JUTEN = SHARED / "corpus/real/juten-keikaku-2023/20230609_policies_priority_outline_05.pdf"
@@ -58,6 +60,9 @@ def test_random_spans_round_trip(atsugi_raw: str) -> None:
         span = text[s:e].strip()
         if not span or "\n" in span:
             continue
+        line_start = text.rfind("\n", 0, s) + 1
+        if ROW.match(text[line_start:]):
+            continue  # a piece of a table row is no longer a row on its own
         s = text.index(span, s)
         e = s + len(span)
         again, _ = normalize_text(atsugi_raw[m[s] : m[e - 1] + 1])
@@ -70,14 +75,36 @@ def test_sentence_lines_joined_and_breaks_kept(atsugi_raw: str) -> None:
     for line in text.split("\n"):
         assert line == line.strip()
         assert "  " not in line
-    assert not re.search(f"{JP} +{JP}", text), "spaces between Japanese characters remain"
     # headings stand on their own line; paragraph breaks are a single newline
     assert "\n4 計画の期間\n令和9(2027)" in text
     assert "\n\n" not in text
+    # the schedule table in §9 keeps one row per line, the date cell set off by a space
+    rows = [line for line in text.split("\n") if ROW.match(line)]
+    assert rows[0] == "令和7年8月 市民アンケート(市内に住民登録のある満18歳以上の市民3,300人)"
+    assert rows[-2:] == ["令和9年2月 計画策定", "令和9年4月 厚木市DX推進計画(2027～2032)スタート"]
+    assert len(rows) == 7
+    prose = "\n".join(line for line in text.split("\n") if not ROW.match(line))
+    assert not re.search(f"{JP} +{JP}", prose), "spaces between Japanese characters remain"
     # a line break inside a raw sentence never survives
     lines = text.split("\n")
     for before, after in zip(lines, lines[1:], strict=False):
-        assert before[-1] in "。！？:：" or parse_heading(before) or parse_heading(after), (before, after)
+        assert before[-1] in "。！？:：" or parse_heading(before) or parse_heading(after) or ROW.match(after), (
+            before,
+            after,
+        )
+
+
+def test_table_rows_only_where_a_date_cell_is_set_off() -> None:
+    raw = "日程 実施内容\n令和７年８月 市民アンケート（市内に住民登録のある\n満18歳以上の市民）\n令和８年５月　意見交換会開催"
+    text, _ = normalize_text(raw)
+    # a cell that wraps stays in its row
+    assert (
+        text
+        == "日程実施内容\n令和7年8月 市民アンケート(市内に住民登録のある満18歳以上の市民)\n令和8年5月 意見交換会開催"
+    )
+    # in running text a date is never set off by a space, so a line that starts with one joins as usual
+    text, _ = normalize_text("本計画は、\n令和９年４月に開始する。")
+    assert text == "本計画は、令和9年4月に開始する。"
 
 
 def test_toc_dot_leaders_dropped() -> None:
