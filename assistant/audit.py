@@ -1,7 +1,8 @@
-"""Append-only audit log of every answer (`<home>/audit.sqlite`), with 👍/👎 feedback.
+"""Append-only audit log of every answer (`<home>/audit.sqlite`), with 👍/👎 feedback and account events.
 
 Each run records who asked what, the answer, its citations, the mode, the settings fingerprint,
-the retrieved chunk ids and timings. SQLite triggers refuse UPDATE and DELETE on both tables, so
+the retrieved chunk ids and timings. Account events record logins (and failed or locked ones),
+logouts and user administration. SQLite triggers refuse UPDATE and DELETE on every table, so
 the log can only grow. 👎 entries are where new evaluation cases come from (`list_feedback("down")`).
 """
 
@@ -58,6 +59,18 @@ CREATE TABLE IF NOT EXISTS feedback (
     comment TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS feedback_run ON feedback (run_id);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts TEXT NOT NULL,
+    user TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS runs_no_update BEFORE UPDATE ON runs
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS runs_no_delete BEFORE DELETE ON runs
@@ -87,6 +100,27 @@ CSV_COLUMNS = (
     "feedback_comment",
 )
 _JSON_FIELDS = ("unsupported", "citations", "retrieved", "filters", "timings")
+
+# Account events: kind -> Japanese label.
+EVENT_LABELS_JA: dict[str, str] = {
+    "login": "ログイン",
+    "login_failed": "ログイン失敗",
+    "login_locked": "ロック中のログイン試行",
+    "logout": "ログアウト",
+    "user_add": "ユーザー追加",
+    "user_remove": "ユーザー削除",
+    "user_passwd": "パスワード変更",
+    "user_unlock": "ロック解除",
+}
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    ts: str
+    user: str  # who did it (the name typed at a failed login; "cli" for the command line)
+    kind: str
+    detail: str
 
 
 def now_iso() -> str:
@@ -220,6 +254,32 @@ class AuditLog:
                 (run_id, now_iso(), user, kind, comment.strip()),
             )
             return int(cur.lastrowid or 0)
+
+    def record_event(self, user: str, kind: str, detail: str = "") -> int:
+        """Append an account event (a kind of EVENT_LABELS_JA)."""
+        if kind not in EVENT_LABELS_JA:
+            raise ValueError(f"unknown event kind: {kind!r}")
+        with self._db() as db:
+            cur = db.execute(
+                "INSERT INTO events (ts, user, kind, detail) VALUES (?, ?, ?, ?)", (now_iso(), user[:200], kind, detail)
+            )
+            return int(cur.lastrowid or 0)
+
+    def events(self, *, since: str | None = None, until: str | None = None, limit: int = 5000) -> list[EventRecord]:
+        """Account events in the ISO time range [since, until), newest first."""
+        clauses, args = [], []
+        if since:
+            clauses.append("ts >= ?")
+            args.append(since)
+        if until:
+            clauses.append("ts < ?")
+            args.append(until)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._db() as db:
+            rows = db.execute(
+                f"SELECT id, ts, user, kind, detail FROM events{where} ORDER BY id DESC LIMIT {int(limit)}", args
+            ).fetchall()
+        return [EventRecord(*r) for r in rows]
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, run_id: int) -> RunRecord | None:

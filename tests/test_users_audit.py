@@ -117,3 +117,17 @@ def test_unknown_names_lock_like_real_ones_and_admins_can_unlock(tmp_path: Path)
     with pytest.raises(AuthError, match="wrong"):
         store.verify("suzuki", "x-x-x-x-x")
     assert store.locked_until("suzuki") is None
+
+
+def test_account_events_are_append_only(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite")
+    log.record_event("tanaka", "login", "session ab12")
+    log.record_event("nobody", "login_failed")
+    with pytest.raises(ValueError):
+        log.record_event("tanaka", "made-up")
+    assert [(e.user, e.kind) for e in log.events()] == [("nobody", "login_failed"), ("tanaka", "login")]
+    assert log.events(since="2999-01-01") == []
+    db = sqlite3.connect(tmp_path / "audit.sqlite")
+    for sql in ("UPDATE events SET kind = 'login'", "DELETE FROM events"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute(sql)

@@ -58,7 +58,7 @@ def main() -> None:
         with st.sidebar:
             st.caption(f"ログイン中: {user.name}（{ROLE_LABELS_JA.get(user.role, user.role)}）")
             if st.button("ログアウト", key="logout", icon="🚪"):
-                logout()
+                logout(record=True)
                 st.rerun()
     nav.run()
 

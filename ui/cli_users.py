@@ -7,6 +7,7 @@ import getpass
 import sys
 from typing import Any
 
+from assistant.audit import AuditLog
 from assistant.config import Settings
 from assistant.users import ROLE_LABELS_JA, ROLES, UserStore
 from ui.cli import EXTENSIONS, command, emit_json
@@ -25,17 +26,23 @@ def read_password(prompt: str = "パスワード / password: ") -> str:
 @command("user")
 def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
     store = UserStore.from_settings(settings)
+    audit = AuditLog.from_settings(settings)
     if args.action == "add":
         user = store.add(args.name, read_password(), args.role)
+        audit.record_event("cli", "user_add", f"{user.name}（{ROLE_LABELS_JA[user.role]}）")
         print(f"登録しました: {user.name}（{ROLE_LABELS_JA[user.role]}）")
     elif args.action == "remove":
         store.remove(args.name)
+        audit.record_event("cli", "user_remove", args.name)
         print(f"削除しました: {args.name}")
     elif args.action == "passwd":
         store.set_password(args.name, read_password("新しいパスワード / new password: "))
+        audit.record_event("cli", "user_passwd", args.name)
         print(f"パスワードを変更しました: {args.name}")
     elif args.action == "unlock":
         cleared = store.unlock(args.name)
+        if cleared:
+            audit.record_event("cli", "user_unlock", args.name)
         print(f"ロックを解除しました: {args.name}" if cleared else f"ロックされていません: {args.name}")
     else:
         users = store.list()

@@ -85,6 +85,22 @@ def test_repeated_wrong_passwords_lock_the_name_until_an_admin_unlocks_it(ui_hom
     assert not at.exception
     at = login("staff1")
     assert at.session_state["user"].name == "staff1" and at.chat_input
+    at.button(key="logout").click().run()
+
+    # every step is in the audit log, which the admin sees on 監査ログ
+    events = [(e.user, e.kind) for e in reversed(AuditLog(ui_home / "audit.sqlite").events())]
+    assert events == [
+        *[("staff1", "login_failed")] * 5,
+        ("staff1", "login_locked"),
+        ("admin1", "login"),
+        ("admin1", "user_unlock"),
+        ("staff1", "login"),
+        ("staff1", "logout"),
+    ]
+    at = login("admin1")
+    at.switch_page("ui/pages/audit_log.py").run()
+    table = at.dataframe[1].value
+    assert list(table["操作"])[:3] == ["ログイン", "ログアウト", "ログイン"]
 
 
 def test_staff_asks_and_gets_a_cited_answer_logged_with_feedback(ui_home: Path) -> None:
@@ -116,7 +132,7 @@ def test_staff_asks_and_gets_a_cited_answer_logged_with_feedback(ui_home: Path) 
     assert any("評価済み" in c.value for c in at.caption)
 
     # The conversation survives a logout/login through the audit log.
-    at.sidebar.button(key="logout").click().run()
+    at.button(key="logout").click().run()
     assert at.session_state.get("user") is None and not at.chat_input
     at = login("staff1")
     assert QUESTION not in all_markdown(at)

@@ -1,4 +1,5 @@
-"""監査ログ (admin): every answer with who asked, when, the citations and feedback; CSV export."""
+"""監査ログ (admin): every answer with who asked, when, the citations and feedback; CSV export;
+and the account events (logins, failed and locked logins, logouts, user administration)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
 
+from assistant.audit import EVENT_LABELS_JA
 from ui.auth import get_audit
 from ui.common import require_role
 from ui.render import MODE_LABELS_JA, answer_as_text, local_time
@@ -81,6 +83,24 @@ if runs:
         },
         expanded=False,
     )
+
+st.subheader("ログイン・ユーザー操作")
+events = audit.events(since=utc_bound(start), until=utc_bound(end + timedelta(days=1)))
+st.caption(f"{len(events)} 件（期間の指定に従います）")
+st.dataframe(
+    [
+        {
+            "日時": local_time(e.ts),
+            "ユーザー": e.user,
+            "操作": EVENT_LABELS_JA.get(e.kind, e.kind),
+            "内容": e.detail,
+        }
+        for e in events
+    ],
+    hide_index=True,
+    width="stretch",
+    key="audit_events",
+)
 
 st.subheader("👎 の評価（評価用の事例候補）")
 down = audit.list_feedback("down")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from assistant.errors import DXAError
 from assistant.users import MIN_PASSWORD_CHARS, ROLE_LABELS_JA, ROLES
-from ui.auth import get_users
+from ui.auth import get_audit, get_users
 from ui.common import require_role
 from ui.render import local_time
 
@@ -32,6 +32,7 @@ with st.form("add_user", clear_on_submit=True):
             except DXAError as exc:
                 st.error(exc.user_message("ja"))
             else:
+                get_audit().record_event(me.name, "user_add", f"{user.name}（{ROLE_LABELS_JA[user.role]}）")
                 st.success(f"追加しました: {user.name}（{ROLE_LABELS_JA[user.role]}）")
 
 others = [u.name for u in store.list() if u.name != me.name]
@@ -47,6 +48,7 @@ else:
         except DXAError as exc:
             st.error(exc.user_message("ja"))
         else:
+            get_audit().record_event(me.name, "user_remove", target)
             st.success(f"削除しました: {target}")
             st.rerun()
 
@@ -57,6 +59,7 @@ if locked:
     who = st.selectbox("ロック中のユーザー", locked, key="unlock_name")
     if st.button("ロックを解除", key="unlock_user", icon="🔓"):
         store.unlock(who)
+        get_audit().record_event(me.name, "user_unlock", who)
         st.success(f"ロックを解除しました: {who}")
         st.rerun()
 
