@@ -267,13 +267,7 @@ class AuditLog:
 
     def events(self, *, since: str | None = None, until: str | None = None, limit: int = 5000) -> list[EventRecord]:
         """Account events in the ISO time range [since, until), newest first."""
-        clauses, args = [], []
-        if since:
-            clauses.append("ts >= ?")
-            args.append(since)
-        if until:
-            clauses.append("ts < ?")
-            args.append(until)
+        clauses, args = _time_range("ts", since, until)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._db() as db:
             rows = db.execute(
@@ -298,17 +292,10 @@ class AuditLog:
         newest_first: bool = True,
     ) -> list[RunRecord]:
         """Runs filtered by user, ISO time range [since, until) and a substring of question or answer."""
-        clauses: list[str] = []
-        args: list[Any] = []
+        clauses, args = _time_range("r.ts", since, until)
         if user:
             clauses.append("r.user = ?")
             args.append(user)
-        if since:
-            clauses.append("r.ts >= ?")
-            args.append(since)
-        if until:
-            clauses.append("r.ts < ?")
-            args.append(until)
         if text:
             clauses.append("(instr(r.question, ?) > 0 OR instr(r.answer, ?) > 0)")
             args += [text, text]
@@ -396,6 +383,19 @@ def ask_logged(
         session=session,
     )
     return answer, run_id
+
+
+def _time_range(column: str, since: str | None, until: str | None) -> tuple[list[str], list[Any]]:
+    """SQL clauses and arguments for `column` in the ISO time range [since, until)."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    if since:
+        clauses.append(f"{column} >= ?")
+        args.append(since)
+    if until:
+        clauses.append(f"{column} < ?")
+        args.append(until)
+    return clauses, args
 
 
 def _dumps(obj: Any) -> str:
