@@ -155,7 +155,6 @@ class SudachiTokenizer:
         pos = "+".join(self.drop_pos) or "none"
         stop = f"-stop{len(self.drop_words)}" if self.drop_words else ""
         self.name = f"sudachi-{mode}-{form}-drop[{pos}]{stop}{'-era' if era else ''}"
-        self._local = threading.local()
         dictionary = self._get_dictionary()
         # POS ids are small ints; a set lookup per morpheme is much cheaper than comparing POS tuples.
         self._drop_ids: frozenset[int] = frozenset(
@@ -181,11 +180,7 @@ class SudachiTokenizer:
         return out
 
     def _tokenizer(self):  # type: ignore[no-untyped-def]
-        tok = getattr(self._local, "tok", None)
-        if tok is None:
-            tok = self._get_dictionary().tokenizer(mode=self.mode)
-            self._local.tok = tok
-        return tok
+        return sudachi_tokenizer(self.mode)
 
     def tokenize(self, text: str) -> list[str]:
         if self.era:
@@ -209,15 +204,34 @@ class SudachiTokenizer:
         return out
 
 
+_thread_local = threading.local()
+
+
+def sudachi_tokenizer(mode: str):  # type: ignore[no-untyped-def]
+    """The calling thread's raw Sudachi tokenizer for split mode A, B or C (one must not be shared by threads)."""
+    by_mode = getattr(_thread_local, "sudachi", None)
+    if by_mode is None:
+        by_mode = _thread_local.sudachi = {}
+    tok = by_mode.get(mode)
+    if tok is None:
+        tok = by_mode[mode] = SudachiTokenizer._get_dictionary().tokenizer(mode=mode)
+    return tok
+
+
+def strip_question_words(query: str) -> str:
+    """The query with its question words (何, どこ, 誰 …) replaced by a separator, longest first."""
+    for w in sorted(QUESTION_WORDS, key=len, reverse=True):
+        query = query.replace(w, "、")
+    return query
+
+
 def query_tokens(tokenizer: Tokenizer, query: str, *, drop_question_words: bool = True) -> list[str]:
     """Tokenise a question; question words (何, どこ, 誰 …) are dropped as they never occur in the answer."""
     tokens = tokenizer.tokenize(query)
     if not drop_question_words:
         return tokens
     if isinstance(tokenizer, BigramTokenizer):
-        for w in sorted(QUESTION_WORDS, key=len, reverse=True):
-            query = query.replace(w, "、")
-        return tokenizer.tokenize(query) or tokens
+        return tokenizer.tokenize(strip_question_words(query)) or tokens
     kept = [t for t in tokens if t not in QUESTION_WORDS]
     return kept or tokens
 

@@ -9,10 +9,9 @@ generic words (もの, 内容, 記述 …) are no focus at all, since the passag
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 
-from assistant.sparse import SudachiTokenizer
+from assistant.sparse import sudachi_tokenizer
 
 # Question words that end the focus phrase; 何-compounds (何人, 何年) are recognised by their first character.
 _WH_WORDS = frozenset({"誰", "だれ", "なに", "なん", "いつ", "いくら", "いくつ", "どこ", "どれ", "どの", "どう"})
@@ -31,18 +30,6 @@ _GENERIC = frozenset(
     {"もの", "こと", "記述", "内容", "組織", "課", "点", "項目", "方", "ところ", "理由", "目的", "方法", "特徴", "種類"}
 )
 
-_local = threading.local()
-
-
-def _tokenizer(mode: str):  # type: ignore[no-untyped-def]
-    """One Sudachi tokenizer per thread and split mode (they must not be shared between threads)."""
-    key = f"tok_{mode}"
-    tok = getattr(_local, key, None)
-    if tok is None:
-        tok = SudachiTokenizer._get_dictionary().tokenizer(mode=mode)
-        setattr(_local, key, tok)
-    return tok
-
 
 def _is_question_word(surface: str, pos: str) -> bool:
     if surface in _WH_WORDS or surface.startswith("何"):
@@ -52,7 +39,7 @@ def _is_question_word(surface: str, pos: str) -> bool:
 
 def question_focus(question: str) -> str | None:
     """The noun phrase the question asks about, or None when it has none we can check."""
-    morphemes = list(_tokenizer("C").tokenize(question))
+    morphemes = list(sudachi_tokenizer("C").tokenize(question))
     for i, m in enumerate(morphemes):
         if not _is_question_word(m.surface(), m.part_of_speech()[0]):
             continue
@@ -94,5 +81,5 @@ def mentioned(focus: str, texts: list[str]) -> bool:
     flat = [_flat(t) for t in texts]
     if any(target in t for t in flat):
         return True
-    words = [_flat(m.surface()) for m in _tokenizer("A").tokenize(focus)]
+    words = [_flat(m.surface()) for m in sudachi_tokenizer("A").tokenize(focus)]
     return len(words) > 1 and any(all(w in t for w in words) for t in flat)
