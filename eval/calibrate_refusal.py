@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.answer.extractive import refuses
 from assistant.config import REPO_ROOT, Settings
 from assistant.pipeline import Pipeline
 from ingest.indexer import ingest_corpus
@@ -56,7 +57,7 @@ def tally(scored: list[Scored], threshold: float, focus_support: float) -> tuple
     """(accuracy, false refusals, false answers) of the rule at these settings."""
     false_refusals = false_answers = 0
     for s in scored:
-        refused = s.support < threshold or (s.missing_focus is not None and s.support < focus_support)
+        refused = refuses(s.support, s.missing_focus, threshold, focus_support)
         false_refusals += s.answerable and refused
         false_answers += (not s.answerable) and not refused
     return 1 - (false_refusals + false_answers) / len(scored), false_refusals, false_answers

@@ -63,6 +63,16 @@ def coverage(q: set[str], text: str, weight: dict[str, float]) -> float:
     return sum(weight.get(g, 1.0) for g in q if g in tb) / total if total else 0.0
 
 
+def _with_section(hit: Hit) -> str:
+    """A passage with its section path: the context every one of its sentences shares."""
+    return f"{hit.chunk.section}\n{hit.chunk.text}"
+
+
+def refuses(support: float, missing_focus: str | None, refusal_threshold: float, focus_support: float) -> bool:
+    """Too little of the question covered, or its focus absent and the cover not strong enough."""
+    return support < refusal_threshold or (missing_focus is not None and support < focus_support)
+
+
 class ExtractiveAnswerer:
     """Builds an `Answer` from retrieved hits without any generation."""
 
@@ -87,8 +97,9 @@ class ExtractiveAnswerer:
         similarity rescaled above a floor, so paraphrased questions are not refused for want of shared words.
         """
         q = question_bigrams(question)
-        weight = self._weights(q, [f"{h.chunk.section}\n{h.chunk.text}" for h in hits])
-        lexical = max((coverage(q, f"{h.chunk.section}\n{h.chunk.text}", weight) for h in hits[:5]), default=0.0)
+        texts = [_with_section(h) for h in hits]
+        weight = self._weights(q, texts)
+        lexical = max((coverage(q, t, weight) for t in texts[:5]), default=0.0)
         cosine = max((h.scores.get("dense", 0.0) for h in hits[:5]), default=0.0)
         dense = min(1.0, max(0.0, (cosine - self.dense_floor) / self.dense_span))
         return max(lexical, dense)
@@ -102,13 +113,12 @@ class ExtractiveAnswerer:
     def missing_focus(self, question: str, hits: Sequence[Hit]) -> str | None:
         """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it."""
         focus = question_focus(question)
-        if focus is None or mentioned(focus, [f"{h.chunk.section}\n{h.chunk.text}" for h in hits[:5]]):
+        if focus is None or mentioned(focus, [_with_section(h) for h in hits[:5]]):
             return None
         return focus
 
     def refuses(self, support: float, missing_focus: str | None) -> bool:
-        """Too little of the question covered, or its focus absent and the cover not strong enough."""
-        return support < self.refusal_threshold or (missing_focus is not None and support < self.focus_support)
+        return refuses(support, missing_focus, self.refusal_threshold, self.focus_support)
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         support = self.support_score(question, hits)
