@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 FeedbackKind = Literal["up", "down"]
 
-SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts TEXT NOT NULL,
@@ -67,19 +67,14 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS runs_no_update BEFORE UPDATE ON runs
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS runs_no_delete BEFORE DELETE ON runs
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS feedback_no_update BEFORE UPDATE ON feedback
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS feedback_no_delete BEFORE DELETE ON feedback
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
+# Every table refuses UPDATE and DELETE: the log can only grow.
+SCHEMA = _TABLES + "".join(
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op} BEFORE {op.upper()} ON {table}\n"
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;\n"
+    for table in ("runs", "feedback", "events")
+    for op in ("update", "delete")
+)
 
 CSV_COLUMNS = (
     "id",

@@ -6,8 +6,10 @@ title, edition and page/section of both sides. openpyxl and python-docx are used
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from assistant.align import AlignmentMatrix, AlignmentRow
 from assistant.draft import SOURCES_HEADING, Draft, source_line
@@ -38,10 +40,23 @@ def matrix_cells(row: AlignmentRow) -> list[str]:
     ]
 
 
+def _format_sheet(ws: Any, widths: Sequence[int]) -> None:
+    """Column widths, wrapped top-aligned cells and a bold header row."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    for cells in ws.iter_rows():
+        for cell in cells:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+
+
 def matrix_xlsx(matrix: AlignmentMatrix) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from openpyxl.styles import PatternFill
 
     wb = Workbook()
     ws = wb.active
@@ -51,13 +66,8 @@ def matrix_xlsx(matrix: AlignmentMatrix) -> bytes:
     for row in matrix.rows:
         ws.append(matrix_cells(row))
         ws.cell(ws.max_row, 5).fill = PatternFill("solid", fgColor=fills[row.verdict])
-    for i, width in enumerate(_WIDTHS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    for cells in ws.iter_rows():
-        for cell in cells:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    _format_sheet(ws, _WIDTHS)
     for cell in ws[1]:
-        cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     ws.freeze_panes = "A2"
     gaps = wb.create_sheet("未対応の項目")
@@ -74,13 +84,7 @@ def matrix_xlsx(matrix: AlignmentMatrix) -> bytes:
                 where(src) if src else "",
             ]
         )
-    for i, width in enumerate((6, 8, 30, 10, 60, 50), start=1):
-        gaps.column_dimensions[get_column_letter(i)].width = width
-    for cells in gaps.iter_rows():
-        for cell in cells:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for cell in gaps[1]:
-        cell.font = Font(bold=True)
+    _format_sheet(gaps, (6, 8, 30, 10, 60, 50))
     buf = BytesIO()
     wb.save(buf)
     return buf.getvalue()

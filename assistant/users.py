@@ -80,6 +80,16 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 
+def _check_password_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AuthError(
+            "password too short",
+            message_ja="パスワードが短すぎます",
+            hint=f"use at least {MIN_PASSWORD_CHARS} characters",
+            hint_ja=f"{MIN_PASSWORD_CHARS}文字以上にしてください",
+        )
+
+
 def normalize_name(name: str) -> str:
     """User names compare after NFKC and case folding, so "Tanaka" and "ｔａｎａｋａ" are one user."""
     return unicodedata.normalize("NFKC", name).strip().casefold()
@@ -140,13 +150,7 @@ class UserStore:
                 hint="use staff or admin",
                 hint_ja="staff か admin を指定してください",
             )
-        if len(password) < MIN_PASSWORD_CHARS:
-            raise AuthError(
-                "password too short",
-                message_ja="パスワードが短すぎます",
-                hint=f"use at least {MIN_PASSWORD_CHARS} characters",
-                hint_ja=f"{MIN_PASSWORD_CHARS}文字以上にしてください",
-            )
+        _check_password_length(password)
         user = User(key, role, datetime.now(UTC).isoformat(timespec="seconds"))
         try:
             with self._db() as db:
@@ -183,12 +187,7 @@ class UserStore:
         user = self.get(name)
         if user is None:
             raise NotFoundError(f"no such user: {name}", message_ja=f"ユーザー「{name}」は登録されていません")
-        if len(password) < MIN_PASSWORD_CHARS:
-            raise AuthError(
-                "password too short",
-                message_ja="パスワードが短すぎます",
-                hint_ja=f"{MIN_PASSWORD_CHARS}文字以上にしてください",
-            )
+        _check_password_length(password)
         with self._db() as db:
             db.execute(
                 "UPDATE users SET password_hash = ? WHERE name = ?",

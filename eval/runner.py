@@ -17,7 +17,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.pipeline import Pipeline
 from eval import metrics as m
-from eval.suite import LOWER_IS_BETTER, METRICS, Case, Suite
+from eval.suite import CASE_MEAN_METRICS, LOWER_IS_BETTER, METRICS, Case, Suite
 
 log = logging.getLogger(__name__)
 RETRIEVE_K = 10  # passages searched for the retrieval metrics (hit@5, mrr@10, ndcg@10)
@@ -137,20 +137,7 @@ def aggregate(cases: list[dict[str, Any]]) -> dict[str, float | None]:
     bad = sum(c["unsupported"][0] for c in cases)
     claims = sum(c["unsupported"][1] for c in cases)
     latencies = [c["latency_ms"] for c in cases]
-    out: dict[str, float | None] = {
-        key: m.mean_of(col(key))
-        for key in (
-            "hit@5",
-            "recall@5",
-            "mrr@10",
-            "ndcg@10",
-            "containment",
-            "token_f1",
-            "citation_precision",
-            "citation_recall",
-            "citation_gold_precision",
-        )
-    }
+    out: dict[str, float | None] = {key: m.mean_of(col(key)) for key in CASE_MEAN_METRICS}
     out["unsupported_rate"] = bad / claims if claims else None  # micro: over all claim sentences
     out["refusal_accuracy"] = m.mean_of(col("refusal_correct"))
     out["refusal_recall"] = m.mean_of([1.0 if c["refused"] else 0.0 for c in unanswerable])

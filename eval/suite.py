@@ -17,8 +17,8 @@ from assistant.errors import DXAError, NotFoundError
 
 SUITES_DIR = REPO_ROOT / "eval" / "suites"
 KINDS = ("fact", "paraphrase", "list", "unanswerable", "alignment")
-# Aggregate metrics a suite may set thresholds on; the ones in LOWER_IS_BETTER take {max: x}.
-METRICS = (
+# Per-case metrics whose aggregate is their mean over the cases that have them.
+CASE_MEAN_METRICS = (
     "hit@5",
     "recall@5",
     "mrr@10",
@@ -28,6 +28,10 @@ METRICS = (
     "citation_precision",
     "citation_recall",
     "citation_gold_precision",
+)
+# Aggregate metrics a suite may set thresholds on; the ones in LOWER_IS_BETTER take {max: x}.
+METRICS = (
+    *CASE_MEAN_METRICS,
     "unsupported_rate",
     "refusal_accuracy",
     "refusal_recall",

@@ -1,7 +1,8 @@
 """Read one file (PDF, text/Markdown, GeoPackage) into a LoadedDocument of raw Blocks.
 
-PDFs are parsed by ingest/pdf.py in a child process under a time and memory limit; GeoPackages by fudgeo here. Every failure becomes an IngestError that names the file,
-says what went wrong in English and Japanese and what to do; loaders never write anything.
+PDFs are parsed by ingest/pdf.py in a child process under a time and memory limit; GeoPackages by
+fudgeo here. Every failure becomes an IngestError that names the file, says what went wrong in English
+and Japanese and what to do; loaders never write anything.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SNIFF_BYTES = 1024  # the PDF spec lets the header sit anywhere in the first 1024 bytes
 _MB = 1024 * 1024
 _TITLE_MAX = 200
+_PLACEHOLDER_TITLES = frozenset({"untitled", "no title", "無題", "タイトルなし"})  # generator defaults, not titles
 
 # Every user-facing message in one place: key -> (kind, English, Japanese, hint, Japanese hint).
 _MESSAGES: dict[str, tuple[str, str, str, str, str]] = {
@@ -229,6 +231,7 @@ def _load_pdf(path: Path, data: bytes, source: SourceInfo | None, settings: Inge
         raise _error(path, failure.key, **failure.values) from failure
     if not any(text.strip() for text in pages):
         raise _error(path, "no_text")
+    title = "" if title.lower() in _PLACEHOLDER_TITLES else title[:_TITLE_MAX]
     return LoadedDocument(
         source=source or _derive_source(path, title),
         path=path,

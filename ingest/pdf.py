@@ -21,8 +21,6 @@ logger = logging.getLogger(__name__)
 
 # The worker command; a test may swap it for one that misbehaves on purpose.
 WORKER = [sys.executable, "-m", "ingest.pdf"]
-_PLACEHOLDER_TITLES = frozenset({"untitled", "no title", "無題", "タイトルなし"})  # generator defaults, not titles
-_TITLE_MAX = 200
 
 
 @dataclass
@@ -98,12 +96,12 @@ def _extract(data: bytes, max_pages: int) -> dict[str, Any]:
 
 
 def _title(reader: Any) -> str:
+    """The /Title as written (loaders decide whether it is a usable title)."""
     try:
         title = reader.metadata.title if reader.metadata else None
     except Exception:  # broken /Info dictionaries are common and harmless
         return ""
-    title = str(title or "").strip()
-    return "" if title.lower() in _PLACEHOLDER_TITLES else title[:_TITLE_MAX]
+    return str(title or "").strip()
 
 
 def _limit_memory(megabytes: int) -> None:

@@ -69,7 +69,7 @@ table.dataframe(
             "ユーザー名": u.name,
             "役割": ROLE_LABELS_JA[u.role],
             "登録日時": local_time(u.created_at),
-            "状態": "ロック中" if store.locked_until(u.name) is not None else "",
+            "状態": "ロック中" if u.name in locked else "",
         }
         for u in store.list()
     ],
