@@ -32,17 +32,18 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.answer.citations import split_sentences
 from assistant.config import Settings
 from assistant.embed import build_embedder
 from assistant.era import expand_years
 from assistant.sparse import (
-    QUESTION_WORDS,
     BigramTokenizer,
     BM25Index,
     SudachiTokenizer,
     Tokenizer,
     query_tokens,
     score_fuse,
+    strip_question_words,
 )
 from assistant.store import embedding_text
 from assistant.types import Chunk
@@ -51,13 +52,12 @@ from eval.bench_jsquad import DEFAULT_DATA, load
 from eval.metrics_retrieval import summarize
 
 POOL = 50  # per-retriever candidates fused, as RetrieveSettings.candidates
-SENTENCE_END = re.compile(r"(?<=[。！？])|\n")
 
 
 def sentences(chunk: Chunk) -> list[str]:
-    """The body's sentences (the first line of a JSQuAD chunk is the article title)."""
+    """The body's sentences as the answerer splits them (the first line of a JSQuAD chunk is the title)."""
     _, _, body = chunk.text.partition("\n")
-    return [s.strip() for s in SENTENCE_END.split(body) if s and s.strip()]
+    return [s.strip() for s in split_sentences(body) if s.strip()]
 
 
 def idf_table(token_lists: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -85,12 +85,6 @@ def longest_common_substring(a: str, b: str) -> int:
             best = n
             n += 1
     return best
-
-
-def strip_question_words(q: str) -> str:
-    for w in sorted(QUESTION_WORDS, key=len, reverse=True):
-        q = q.replace(w, "、")
-    return re.sub(r"\s+", "", q)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50) -> np.ndarray:
@@ -169,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cands.append(cand)
         per = {n: dict(r) for n, r in results.items()}
         qmass = {n: sum(idf[n].get(t, 0.0) for t in qtok[n]) or 1.0 for n in tokenizers}
-        qflat = strip_question_words(q["question"])
+        qflat = re.sub(r"\s+", "", strip_question_words(q["question"]))
         m = np.zeros((len(cand), len(names)))
         for j, cid in enumerate(cand):
             r = row[cid]
