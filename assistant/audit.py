@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.config import Settings
 from assistant.errors import DXAError, NotFoundError
+from assistant.followup import Turn
 from assistant.types import Answer
 
 if TYPE_CHECKING:
@@ -360,9 +361,12 @@ def ask_logged(
     mode: str | None = None,
     on_token: Callable[[str], None] | None = None,
     session: str = "",
+    history: Sequence[Turn] = (),
 ) -> tuple[Answer, int]:
-    """Ask through the pipeline and append the run to the audit log: what the UI and benchmarks call."""
-    answer = pipeline.ask(question, filters, mode=mode, on_token=on_token)
+    """Ask through the pipeline and append the run to the audit log: what the UI and benchmarks call.
+
+    A follow-up's stand-alone form is kept with the run's filters (`resolved_question`)."""
+    answer = pipeline.ask(question, filters, mode=mode, on_token=on_token, history=history)
     retrieved = answer.retrieved
     filter_dict = (
         {"levels": list(filters.levels), "doc_ids": list(filters.doc_ids), "editions": list(filters.editions)}
@@ -374,7 +378,9 @@ def ask_logged(
         answer,
         settings_fingerprint=pipeline.settings.fingerprint(),
         retrieved=retrieved,
-        filters=filter_dict | ({"mode": mode} if mode else {}),
+        filters=filter_dict
+        | ({"mode": mode} if mode else {})
+        | ({"resolved_question": answer.resolved_question} if answer.resolved_question != question else {}),
         session=session,
     )
     return answer, run_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -12,6 +12,7 @@ from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embed import CachedEmbedder, build_embedder
 from assistant.errors import LLMError
+from assistant.followup import Turn, resolve
 from assistant.retrieve import Filters, Retriever, SearchResult
 from assistant.store import Index
 from assistant.types import Answer
@@ -79,9 +80,15 @@ class Pipeline:
         mode: str | None = None,
         k: int | None = None,
         on_token: Callable[[str], None] | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
-        """Retrieve and answer. With an LLM configured, tokens stream to `on_token`; failures fall back."""
+        """Retrieve and answer. With an LLM configured, tokens stream to `on_token`; failures fall back.
+
+        `history` holds the conversation's earlier turns (oldest first): a follow-up (「じゃあ県は？」) is
+        answered as its stand-alone form, reported in `resolved_question`."""
         started = time.perf_counter()
+        asked = question
+        question = resolve(question, history)
         result = self.search(question, k, filters)
         answer: Answer | None = None
         notice = ""
@@ -97,6 +104,7 @@ class Pipeline:
             answer.timings_ms["answer_ms"] = (time.perf_counter() - t0) * 1000
             if notice:
                 answer.notice = f"{notice} {answer.notice}".strip()
+        answer.question, answer.resolved_question = asked, question
         answer.retrieved = [h.chunk.chunk_id for h in result.hits]
         answer.timings_ms.update(result.timings_ms)
         answer.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000

@@ -122,3 +122,4 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)  # answer sentences no citation supports
     support: float = 0.0  # how well the retrieved passages cover the question (refusal signal)
     retrieved: list[str] = field(default_factory=list)  # chunk ids retrieved for this answer (run record)
+    resolved_question: str = ""  # the stand-alone form of a follow-up (= question when it is none)

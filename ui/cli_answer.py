@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from assistant.audit import citation_dicts
 from assistant.config import Settings
+from assistant.followup import Turn
 from assistant.retrieve import Filters
 from assistant.types import Answer, Hit
 from ui.cli import EXTENSIONS, command, emit_json, pipeline_for
@@ -35,6 +36,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
 def answer_json(answer: Answer) -> dict[str, Any]:
     out: dict[str, Any] = {
         "question": answer.question,
+        "resolved_question": answer.resolved_question or answer.question,
         "answer": answer.answer,
         "mode": answer.mode,
         "refused": answer.refused,
@@ -52,7 +54,8 @@ def filters_from(args: argparse.Namespace) -> Filters:
     return Filters(levels=tuple(args.level or ()), doc_ids=tuple(args.doc or ()), editions=tuple(args.edition or ()))
 
 
-def read_jsonl(path: str, key: str) -> Iterator[tuple[Any, str]]:
+def read_jsonl(path: str, key: str) -> Iterator[tuple[Any, str, list[Turn]]]:
+    """(id, text, history) per line; `history` is the optional earlier turns, oldest first."""
     stream = sys.stdin if path == "-" else Path(path).open(encoding="utf-8")
     with stream:
         for n, line in enumerate(stream, start=1):
@@ -62,7 +65,28 @@ def read_jsonl(path: str, key: str) -> Iterator[tuple[Any, str]]:
             text = obj.get(key) or obj.get("query") or obj.get("question")
             if not text:
                 raise SystemExit(f"{path}:{n}: '{key}' がありません / missing '{key}'")
-            yield obj.get("id", n), text
+            yield obj.get("id", n), text, parse_history(obj.get("history"), f"{path}:{n}")
+
+
+def read_history(path: str) -> list[Turn]:
+    """`--history FILE.json` for a single question."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{path}: 会話履歴を読めません / cannot read the history: {exc}") from exc
+    return parse_history(raw, path)
+
+
+def parse_history(raw: Any, where: str) -> list[Turn]:
+    """`[{"question": …, "answer": …}, …]` (oldest first) as turns; a clear usage error otherwise."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(t, dict) and isinstance(t.get("question"), str) for t in raw):
+        raise SystemExit(
+            f'{where}: history は [{{"question": …, "answer": …}}, …] の形で指定してください'
+            " / history must be a list of {question, answer}"
+        )
+    return [Turn(t["question"], str(t.get("answer") or "")) for t in raw]
 
 
 @command("search")
@@ -72,8 +96,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not (args.query or args.queries):
         print("問いを指定してください / give a query or --queries FILE", file=sys.stderr)
         return 2
-    queries = read_jsonl(args.queries, "query") if args.queries else [(None, args.query)]
-    for qid, query in queries:
+    queries = read_jsonl(args.queries, "query") if args.queries else [(None, args.query, [])]
+    for qid, query, _ in queries:
         result = pipeline.search(query, args.k, filters, True if args.balance else None)
         if args.json:
             obj: dict[str, Any] = {"query": query, "hits": [hit_json(h) for h in result.hits]}
@@ -96,8 +120,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not (args.question or args.questions):
         print("質問を指定してください / give a question or --questions FILE", file=sys.stderr)
         return 2
-    questions = read_jsonl(args.questions, "question") if args.questions else [(None, args.question)]
-    for qid, question in questions:
+    questions: Iterable[tuple[Any, str, list[Turn]]]
+    if args.questions:
+        questions = read_jsonl(args.questions, "question")
+    else:
+        questions = [(None, args.question, read_history(args.history) if args.history else [])]
+    for qid, question, turns in questions:
         stream = not args.json and not args.questions and pipeline.use_llm(args.mode)
         answer = pipeline.ask(
             question,
@@ -105,6 +133,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             mode=args.mode,
             k=args.k,
             on_token=(lambda t: print(t, end="", flush=True)) if stream else None,
+            history=turns,
         )
         if args.json:
             obj = answer_json(answer)
@@ -112,6 +141,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
                 obj["id"] = qid
             emit_json(obj)
             continue
+        if answer.resolved_question and answer.resolved_question != answer.question:
+            print(f"（前の質問を踏まえた解釈: {answer.resolved_question}）")
         if answer.notice:
             print(f"※ {answer.notice}")
         print(("\n" if stream else "") + ("" if stream else answer.answer))
@@ -136,6 +167,7 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
         p.add_argument("--balance", action="store_true", help="balance results across levels")
         if name == "ask":
             p.add_argument("--mode", choices=["auto", "extractive", "llm"], default=None)
+            p.add_argument("--history", help='JSON file: earlier turns [{"question": …, "answer": …}, …], oldest first')
 
 
 EXTENSIONS.append(_extend)

@@ -96,13 +96,17 @@ class ExtractiveAnswerer:
         The larger of lexical coverage (the question's content bigrams found in a passage) and dense
         similarity rescaled above a floor, so paraphrased questions are not refused for want of shared words.
         """
+        return max(self.support_parts(question, hits))
+
+    def support_parts(self, question: str, hits: Sequence[Hit]) -> tuple[float, float]:
+        """(lexical coverage, rescaled dense similarity) of the best of the top passages."""
         q = question_bigrams(question)
         texts = [_with_section(h) for h in hits]
         weight = self._weights(q, texts)
         lexical = max((coverage(q, t, weight) for t in texts[:5]), default=0.0)
         cosine = max((h.scores.get("dense", 0.0) for h in hits[:5]), default=0.0)
         dense = min(1.0, max(0.0, (cosine - self.dense_floor) / self.dense_span))
-        return max(lexical, dense)
+        return lexical, dense
 
     @staticmethod
     def _weights(q: set[str], texts: Sequence[str]) -> dict[str, float]:

@@ -12,6 +12,7 @@ import streamlit as st
 
 from assistant.audit import RunRecord, ask_logged
 from assistant.errors import DXAError
+from assistant.followup import Turn
 from assistant.retrieve import Filters
 from ingest.normalize import original_span
 from ui.auth import get_audit
@@ -30,6 +31,7 @@ from ui.render import (
 )
 
 SOURCE_PAGE = str(Path(__file__).with_name("source.py"))
+CONTEXT_TURNS = 3  # earlier turns passed with a question, so 「じゃあ県は？」 is read against them
 
 user = require_role()
 pipeline = get_pipeline()
@@ -118,6 +120,12 @@ def show_run(run: RunRecord) -> None:
         st.markdown(block(safe(run.question)), unsafe_allow_html=True)
     with st.chat_message("assistant"):
         st.caption(f"回答方式: {MODE_LABELS_JA.get(run.mode, run.mode)} ／ {local_time(run.ts)} ／ 記録番号 {run.id}")
+        resolved = run.filters.get("resolved_question")
+        if resolved:
+            st.markdown(
+                block("前の質問を踏まえた解釈: " + safe(resolved), "font-size:0.85em;color:#555"),
+                unsafe_allow_html=True,
+            )
         if run.notice:
             st.markdown(
                 block("⚠ " + safe(run.notice), "background:#fff4e5;padding:6px 10px;border-radius:6px"),
@@ -166,6 +174,8 @@ if question and question.strip():
                     mode=None if mode == "auto" else mode,
                     on_token=on_token if pipeline.use_llm(None if mode == "auto" else mode) else None,
                     session=st.session_state.get("session_id", ""),
+                    # the conversation is part of the question: the last few turns resolve a follow-up
+                    history=[Turn(r.question, r.answer) for r in history[-CONTEXT_TURNS:]],
                 )
         except DXAError as exc:
             placeholder.empty()

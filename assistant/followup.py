@@ -1,0 +1,138 @@
+"""Follow-up questions: 「その対象者の条件は？」 is resolved against the previous turns, without an LLM.
+
+A conversation is part of the question. A follow-up is recognised by its form, never by its words'
+meaning: a leading connective (じゃあ, では, ちなみに …), a demonstrative (その, それ, この …), or a bare
+「X(のほう)は？」. It is rewritten into a stand-alone question:
+- a demonstrative becomes the previous question's topic (the noun phrase before its first topic
+  particle, or the first noun phrase of that clause): 「その対象者」 → 「厚木市の市民アンケートの対象者」;
+- a bare 「X は？」 replaces the noun phrase of the previous question that looks most like X
+  (「データ・アーキテクトのほうは？」 after 「データ・エンジニアの募集で…」), or, when none does, follows it;
+- the previous question's leading clause (「…の募集で、」) is kept, since it says where to look.
+The previous question is itself resolved first, so a chain of follow-ups stays anchored.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.sparse import sudachi_tokenizer
+
+_CONNECTIVE = re.compile(r"^(?:じゃあ|じゃ|では|それでは|それなら|なら|ちなみに|あと|また|さらに|それで)[、,，\s]*")
+_DEMONSTRATIVE = re.compile(r"(?:その|この|あの)(?=\S)|(?:それら|これら|それ|これ)(?=[はがをにでのもと]|$)")
+_BARE = re.compile(r"^(?P<x>.{1,30}?)(?:の(?:ほう|方|場合))?(?:は|って)[？?]?$")
+_TOPIC_PARTICLES = frozenset({"は", "が", "って"})
+_QUESTION_TAIL = re.compile(r"[？?。]+$")
+# The plans' levels: 「じゃあ県は？」 after a question about 国 asks the same of the other level.
+_LEVEL_WORDS = ("都道府県", "市区町村", "市町村", "国", "県", "市")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of the conversation, oldest first."""
+
+    question: str
+    answer: str = ""
+
+
+def _flat(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def is_followup(question: str) -> bool:
+    """The question leans on an earlier turn (a connective, a demonstrative or a bare 「X は？」)."""
+    q = _flat(question)
+    if _CONNECTIVE.match(q) or _DEMONSTRATIVE.match(_CONNECTIVE.sub("", q)):
+        return True
+    bare = _BARE.match(q)
+    # 「X のほうは？」 always leans on a previous turn; a plain 「X は？」 only when short
+    return bool(bare) and (len(q) <= 16 or bool(re.search(r"の(?:ほう|方|場合)(?:は|って)", q)))
+
+
+def _noun_phrases(text: str, *, join: bool = True) -> list[tuple[int, int]]:
+    """Spans of maximal noun runs (nouns, suffixes, ・, and with `join` 「の」 between two nouns)."""
+    morphemes = list(sudachi_tokenizer("C").tokenize(text))
+    spans: list[tuple[int, int]] = []
+    start = end = -1
+    for i, m in enumerate(morphemes):
+        pos = m.part_of_speech()
+        nounish = pos[0] in ("名詞", "接尾辞", "接頭辞") or (pos[0] == "補助記号" and m.surface() in "・（）()")
+        joiner = join and m.surface() == "の" and start >= 0 and i + 1 < len(morphemes)
+        if joiner and morphemes[i + 1].part_of_speech()[0] in ("名詞", "接頭辞"):
+            end = m.end()
+            continue
+        if nounish and pos[1] != "数詞" or (nounish and start >= 0):
+            if start < 0:
+                start = m.begin()
+            end = m.end()
+            continue
+        if start >= 0:
+            spans.append((start, end))
+        start = end = -1
+    if start >= 0:
+        spans.append((start, end))
+    return [(s, e) for s, e in spans if text[s:e].strip("・（）() ")]
+
+
+def _clauses(question: str) -> tuple[str, str]:
+    """The leading clause up to the last 「、」 before the topic (「…の募集で、」), and the rest."""
+    body = _QUESTION_TAIL.sub("", question)
+    if "、" in body:
+        head, rest = body.rsplit("、", 1)
+        return head + "、", rest
+    return "", body
+
+
+def topic(question: str) -> str | None:
+    """The previous question's topic: the noun phrase just before its first topic particle, or the
+    first noun phrase of that clause when a clause (「想定されているのは」) stands there."""
+    _, clause = _clauses(question)
+    morphemes = list(sudachi_tokenizer("C").tokenize(clause))
+    phrases = _noun_phrases(clause)
+    for m in morphemes:
+        if m.surface() in _TOPIC_PARTICLES and m.part_of_speech()[0] == "助詞":
+            before = [p for p in phrases if p[1] <= m.begin()]
+            if before and before[-1][1] == m.begin():
+                return clause[before[-1][0] : before[-1][1]]
+            return clause[before[0][0] : before[0][1]] if before else None
+    return clause[phrases[0][0] : phrases[0][1]] if phrases else None
+
+
+def _bigrams(text: str) -> set[str]:
+    t = _flat(text)
+    return {t[i : i + 2] for i in range(len(t) - 1)} or {t}
+
+
+def resolve(question: str, history: Sequence[Turn]) -> str:
+    """A stand-alone form of `question` given the earlier turns (oldest first); unchanged when it is none."""
+    if not history or not is_followup(question):
+        return question
+    previous = resolve(history[-1].question, history[:-1])
+    head, prev_clause = _clauses(previous)
+    body = _CONNECTIVE.sub("", _flat(question))
+    subject = topic(previous)
+    demonstrative = _DEMONSTRATIVE.match(body)
+    if demonstrative and subject:
+        word = demonstrative.group(0)
+        joined = subject + ("の" if word in ("その", "この", "あの") else "")
+        rest = body[len(word) :]
+        resolved = joined + rest
+        return resolved if head and head.rstrip("、") in resolved else head + resolved
+    bare = _BARE.match(body)
+    if bare:
+        x = bare.group("x")
+        atoms = [previous[s:e] for s, e in _noun_phrases(previous, join=False)]
+        level = next((w for w in _LEVEL_WORDS if x.startswith(w)), None)
+        other = next((a for a in atoms if a in _LEVEL_WORDS and a != level), None) if level else None
+        if level and other:
+            return previous.replace(other, level, 1)
+        phrases = atoms + [previous[s:e] for s, e in _noun_phrases(previous)]
+        # the most overlapping phrase, the shortest of equals: 「データ・エンジニア（第4期）」, not the募集 around it
+        scored = [(len(_bigrams(p) & _bigrams(x)), -len(p), p) for p in phrases if _flat(p) != _flat(x)]
+        overlap, _, best = max(scored, default=(0, 0, ""))
+        if overlap:
+            return previous.replace(best, x, 1)
+    stem = _QUESTION_TAIL.sub("", previous)
+    return f"{stem}。{body}"
