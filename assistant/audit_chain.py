@@ -128,6 +128,7 @@ class ChainReport:
     head: str = GENESIS
     problems: list[Problem] = field(default_factory=list)
     more: int = 0  # problems left out beyond MAX_PROBLEMS
+    missing_tables: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -165,7 +166,10 @@ def _verify(db: sqlite3.Connection, report: ChainReport) -> None:
             "the log is not chained yet (opening it in the app chains it)",
         )
     for name in missing_objects(db):
-        kind_ja, kind_en = ("テーブル", "table") if name in (*TABLES, "chain") else ("トリガー", "trigger")
+        is_table = name in (*TABLES, "chain")
+        if is_table:
+            report.missing_tables.append(name)
+        kind_ja, kind_en = ("テーブル", "table") if is_table else ("トリガー", "trigger")
         report.add(f"{kind_en} {name}", f"{kind_ja}がありません（削除された可能性があります）", f"{kind_en} is missing")
     if "chain" not in have:
         return

@@ -30,6 +30,8 @@ if not check.ok:
     )
     more = f"\n…ほか {check.more} 件" if check.more else ""
     st.code("\n".join(p.line("ja") for p in check.problems) + more, language=None, wrap_lines=True)
+    if check.missing_tables:  # nothing below can be read; the app recreates them when it restarts
+        st.stop()
 else:
     st.caption(f"ハッシュ連鎖を確認しました（{check.entries} 件、改ざんなし）。")
 
