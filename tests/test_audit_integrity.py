@@ -308,3 +308,20 @@ def test_everything_the_cli_writes_under_home_is_private(
     events = AuditLog(cli_home / "audit.sqlite").events()
     assert [e.kind for e in events] == ["doc_upload", "user_add"]
     assert all(e.user.startswith("cli:") and len(e.user) > 4 for e in events)
+
+
+def test_dxa_user_role_is_recorded_with_the_os_user(cli_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("pass-word-1\n"))
+    assert main(["user", "add", "tanaka", "--role", "admin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("pass-word-2\n"))
+    assert main(["user", "add", "suzuki"]) == 0
+    assert main(["user", "role", "suzuki", "admin"]) == 0
+    assert main(["user", "role", "tanaka", "staff"]) == 0
+    assert main(["user", "role", "suzuki", "staff"]) == 1  # the last admin stays
+    events = AuditLog(cli_home / "audit.sqlite").events(kinds=["user_role"])
+    assert [(e.user, e.detail) for e in events] == [
+        (f"cli:{getpass.getuser()}", "tanaka → 職員"),
+        (f"cli:{getpass.getuser()}", "suzuki → 管理者"),
+    ]
