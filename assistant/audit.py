@@ -166,13 +166,14 @@ class AuditLog(EventLog):
         db.commit()
         db.executescript(SCHEMA)
         db.execute("BEGIN IMMEDIATE")
-        if db.execute("PRAGMA user_version").fetchone()[0] < audit_chain.CHAIN_VERSION:  # another process may have
+        # Read again under the write lock: another process may have chained the log meanwhile.
+        if db.execute("PRAGMA user_version").fetchone()[0] < audit_chain.CHAIN_VERSION:
             n = audit_chain.chain_unchained(db)
             db.execute(f"PRAGMA user_version = {audit_chain.CHAIN_VERSION}")
             if n:  # a log from before the chain: say when its rows were chained
                 self._append_event(db, "system", "audit_chained", f"既存の {n} 件を連結しました")
-        for name in lost:
-            self._append_event(db, "system", "audit_repair", f"{name} が失われていたため作り直しました")
+        if lost:
+            self._append_event(db, "system", "audit_repair", f"{'、'.join(lost)} が失われていたため作り直しました")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditLog:

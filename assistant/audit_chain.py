@@ -68,9 +68,16 @@ def row_hash(prev: str, seq: int, table: str, row_id: int, values: Sequence[Any]
 def append(db: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
     """Insert `row` into `table` and chain it. The caller holds a write transaction (BEGIN IMMEDIATE),
     so the chain head cannot move between reading it and appending to it."""
+    # The id continues after both the table and the chain, so a table that was dropped and recreated
+    # does not hand out ids that the chain already has.
+    (row_id,) = db.execute(
+        f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0),"
+        " COALESCE((SELECT MAX(row_id) FROM chain WHERE tbl = ?), 0)) + 1",
+        (table,),
+    ).fetchone()
+    row = {"id": row_id, **row}
     cols = ", ".join(row)
-    cur = db.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
-    row_id = int(cur.lastrowid or 0)
+    db.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
     _chain_row(db, table, row_id)
     return row_id
 

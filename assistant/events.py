@@ -85,13 +85,24 @@ class EventLog:
     def _append_event(self, db: sqlite3.Connection, user: str, kind: str, detail: str) -> int:
         return self._append(db, "events", {"ts": "", "user": user[:200], "kind": kind, "detail": detail})
 
-    @staticmethod
-    def _append(db: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
+    def _append(self, db: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
         """Append and chain one row in a write transaction; its time is taken once the lock is held,
-        so the chain's order is the order of the times."""
+        so the chain's order is the order of the times. A table dropped behind the app's back is
+        recreated (and the repair recorded) rather than failing every later login or answer."""
         if not db.in_transaction:
             db.execute("BEGIN IMMEDIATE")
-        return audit_chain.append(db, table, {**row, "ts": now_iso()})
+        try:
+            return audit_chain.append(db, table, {**row, "ts": now_iso()})
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            db.rollback()
+            self._open(db)
+            return audit_chain.append(db, table, {**row, "ts": now_iso()})
+
+    def _open(self, db: sqlite3.Connection) -> None:
+        """Create the schema and repair what is missing (AuditLog)."""
+        raise NotImplementedError
 
     def events(
         self,

@@ -155,6 +155,8 @@ def test_dropped_tables_and_removed_entries_show(tmp_path: Path) -> None:
     found = problems(log)
     assert "chain #2 (feedback id 1): the row is gone (deleted, or its table dropped)" in found
     assert any("repaired at" in p and "feedback" in p for p in found)
+    assert log.add_feedback(1, "tanaka", "up") == 2  # ids continue after the chain's, the new row chains
+    assert problems(log) == found
 
     path2 = tmp_path / "audit2.sqlite"
     log2 = filled_log(path2)
@@ -184,7 +186,7 @@ def test_a_log_from_before_the_chain_is_chained_once_on_first_open(tmp_path: Pat
     log = AuditLog(path)
     found = problems(log)
     assert any(p.startswith("events id 1: row not in the chain") for p in found)
-    assert not any(e.kind == "audit_chained" for e in log.events()[:2])
+    assert [e.kind for e in log.events()][:2] == ["audit_repair", "audit_chained"]  # no second "chained"
 
 
 def test_concurrent_writers_keep_one_unbroken_chain(tmp_path: Path) -> None:
@@ -325,3 +327,16 @@ def test_dxa_user_role_is_recorded_with_the_os_user(cli_home: Path, monkeypatch:
         (f"cli:{getpass.getuser()}", "tanaka → 職員"),
         (f"cli:{getpass.getuser()}", "suzuki → 管理者"),
     ]
+
+
+def test_a_table_dropped_while_the_app_runs_is_recreated_on_the_next_write(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite"
+    log = filled_log(path)  # the app's long-lived object
+    raw(path).execute("DROP TABLE events")
+    log.record_event("tanaka", "login")  # a login still works
+    kinds = [e.kind for e in reversed(log.events())]
+    assert kinds == ["audit_repair", "login"]
+    assert log.events()[1].detail == "events、events_no_update、events_no_delete が失われていたため作り直しました"
+    found = problems(log)
+    assert "chain #3 (events id 1): the row is gone (deleted, or its table dropped)" in found
+    assert any("repaired at" in p and "events" in p for p in found)
