@@ -340,3 +340,36 @@ def test_a_table_dropped_while_the_app_runs_is_recreated_on_the_next_write(tmp_p
     found = problems(log)
     assert "chain #3 (events id 1): the row is gone (deleted, or its table dropped)" in found
     assert any("repaired at" in p and "events" in p for p in found)
+
+
+def test_cli_exports_drafts_and_eval_runs_are_recorded(
+    corpus_pipeline,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    embed_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import getpass
+
+    home = tmp_path / "home"
+    make_settings(home, embed_cache)
+    monkeypatch.setenv("DXA_HOME", str(home))
+    monkeypatch.setenv("DXA_STORE__PATH", str(corpus_pipeline.settings.index_dir))
+    xlsx, md, docx = tmp_path / "整合表.xlsx", tmp_path / "原稿.md", tmp_path / "原稿.docx"
+    assert main(["align", "--xlsx", str(xlsx)]) == 0
+    assert main(["draft", "行政事務のＤＸ", "--md", str(md), "--docx", str(docx)]) == 0
+    suite = tmp_path / "one.yaml"
+    suite.write_text(
+        "name: one\ndescription: 一問\ncases:\n  - id: weather\n    question: 明日の天気は\n    kind: unanswerable\n",
+        encoding="utf-8",
+    )
+    main(["eval", "run", str(suite), "--out", str(tmp_path / "run")])
+    events = list(reversed(AuditLog(home / "audit.sqlite").events()))
+    assert {e.user for e in events} == {f"cli:{getpass.getuser()}"}
+    assert [(e.kind, e.detail) for e in events] == [
+        ("export", f"整合表 xlsx: {xlsx.resolve()}"),
+        ("draft", events[1].detail),
+        ("export", f"原稿「行政事務のＤＸ」 docx: {docx.resolve()}"),
+        ("export", f"原稿「行政事務のＤＸ」 md: {md.resolve()}"),
+        ("eval_run", events[4].detail),
+    ]
+    assert events[1].detail.startswith("行政事務のＤＸ（") and events[4].detail.startswith("one: ")
