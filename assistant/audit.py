@@ -1,27 +1,30 @@
-"""Append-only audit log of every answer (`<home>/audit.sqlite`), with 👍/👎 feedback and account events.
+"""Append-only audit log of every answer (`<home>/audit.sqlite`), with 👍/👎 feedback and events.
 
 Each run records who asked what, the answer, its citations, the mode, the settings fingerprint,
-the retrieved chunk ids and timings. Account events record logins (and failed or locked ones),
-logouts and user administration. SQLite triggers refuse UPDATE and DELETE on every table, so
-the log can only grow. 👎 entries are where new evaluation cases come from (`list_feedback("down")`).
+the retrieved chunk ids and timings. Events record logins (and failed or locked ones), logouts,
+user administration and admin actions (uploads, re-index, removals, exports, drafts, eval runs).
+SQLite triggers refuse UPDATE and DELETE on every table, so the log can only grow, and every row
+is hash-chained (assistant.audit_chain), so edits made with raw file access show in `verify()`.
+👎 entries are where new evaluation cases come from (`list_feedback("down")`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from assistant import audit_chain
+from assistant.audit_chain import ChainReport
+from assistant.audit_export import csv_text, to_jst
 from assistant.config import Settings
-from assistant.errors import DXAError, NotFoundError
+from assistant.errors import NotFoundError
+from assistant.events import EVENT_LABELS_JA, EventLog, EventRecord, now_iso, time_range  # noqa: F401 (re-exported)
 from assistant.followup import Turn
+from assistant.private import private_sqlite
 from assistant.types import Answer
 
 if TYPE_CHECKING:
@@ -69,13 +72,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 """
-# Every table refuses UPDATE and DELETE: the log can only grow.
-SCHEMA = _TABLES + "".join(
-    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op} BEFORE {op.upper()} ON {table}\n"
-    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;\n"
-    for table in ("runs", "feedback", "events")
-    for op in ("update", "delete")
-)
+SCHEMA = _TABLES + audit_chain.CHAIN_SCHEMA + audit_chain.triggers_sql()
 
 CSV_COLUMNS = (
     "id",
@@ -96,31 +93,6 @@ CSV_COLUMNS = (
     "feedback_comment",
 )
 _JSON_FIELDS = ("unsupported", "citations", "retrieved", "filters", "timings")
-
-# Account events: kind -> Japanese label.
-EVENT_LABELS_JA: dict[str, str] = {
-    "login": "ログイン",
-    "login_failed": "ログイン失敗",
-    "login_locked": "ロック中のログイン試行",
-    "logout": "ログアウト",
-    "user_add": "ユーザー追加",
-    "user_remove": "ユーザー削除",
-    "user_passwd": "パスワード変更",
-    "user_unlock": "ロック解除",
-}
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    id: int
-    ts: str
-    user: str  # who did it (the name typed at a failed login; "cli" for the command line)
-    kind: str
-    detail: str
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def citation_dicts(answer: Answer) -> list[dict[str, Any]]:
@@ -176,34 +148,37 @@ class FeedbackRecord:
     run: RunRecord
 
 
-class AuditLog:
+class AuditLog(EventLog):
     """Append-only log. Every call opens its own connection, so Streamlit threads can share one object."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(path)
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+            self._open(db)
+
+    def _open(self, db: sqlite3.Connection) -> None:
+        """Create the schema; chain the rows of a log from before the chain (once); and recreate tables
+        or triggers that a chained log lost, recording each repair as an event that `verify` reports."""
+        db.execute("BEGIN IMMEDIATE")
+        chained = db.execute("PRAGMA user_version").fetchone()[0] >= audit_chain.CHAIN_VERSION
+        lost = audit_chain.missing_objects(db) if chained else []
+        db.commit()
+        db.executescript(SCHEMA)
+        db.execute("BEGIN IMMEDIATE")
+        # Read again under the write lock: another process may have chained the log meanwhile.
+        if db.execute("PRAGMA user_version").fetchone()[0] < audit_chain.CHAIN_VERSION:
+            n = audit_chain.chain_unchained(db)
+            db.execute(f"PRAGMA user_version = {audit_chain.CHAIN_VERSION}")
+            if n:  # a log from before the chain: say when its rows were chained
+                self._append_event(db, "system", "audit_chained", f"既存の {n} 件を連結しました")
+        if lost:
+            self._append_event(db, "system", "audit_repair", f"{'、'.join(lost)} が失われていたため作り直しました")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditLog:
         return cls(settings.home / "audit.sqlite")
-
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        try:
-            db = sqlite3.connect(self.path, timeout=30)
-        except sqlite3.Error as exc:
-            raise DXAError(
-                f"audit log {self.path} cannot be opened: {exc}",
-                message_ja=f"監査ログ（{self.path}）を開けません: {exc}",
-            ) from exc
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
 
     # -- writing -------------------------------------------------------------------------------
     def record(
@@ -218,7 +193,7 @@ class AuditLog:
     ) -> int:
         """Append one answer; returns the run id that feedback refers to."""
         row = {
-            "ts": now_iso(),
+            "ts": "",
             "user": user,
             "session": session,
             "question": answer.question,
@@ -233,10 +208,8 @@ class AuditLog:
             "settings_fingerprint": settings_fingerprint,
             "timings": _dumps({k: round(v, 1) for k, v in answer.timings_ms.items()}),
         }
-        cols = ", ".join(row)
         with self._db() as db:
-            cur = db.execute(f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
-            return int(cur.lastrowid or 0)
+            return self._append(db, "runs", row)
 
     def add_feedback(self, run_id: int, user: str, kind: str, comment: str = "") -> int:
         """Append 👍 ("up") or 👎 ("down"); a later entry for the same run supersedes an earlier one."""
@@ -245,31 +218,12 @@ class AuditLog:
         with self._db() as db:
             if db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
                 raise NotFoundError(f"no such run: {run_id}", message_ja=f"記録 {run_id} は監査ログにありません")
-            cur = db.execute(
-                "INSERT INTO feedback (run_id, ts, user, kind, comment) VALUES (?, ?, ?, ?, ?)",
-                (run_id, now_iso(), user, kind, comment.strip()),
-            )
-            return int(cur.lastrowid or 0)
+            row = {"run_id": run_id, "ts": "", "user": user, "kind": kind, "comment": comment.strip()}
+            return self._append(db, "feedback", row)
 
-    def record_event(self, user: str, kind: str, detail: str = "") -> int:
-        """Append an account event (a kind of EVENT_LABELS_JA)."""
-        if kind not in EVENT_LABELS_JA:
-            raise ValueError(f"unknown event kind: {kind!r}")
-        with self._db() as db:
-            cur = db.execute(
-                "INSERT INTO events (ts, user, kind, detail) VALUES (?, ?, ?, ?)", (now_iso(), user[:200], kind, detail)
-            )
-            return int(cur.lastrowid or 0)
-
-    def events(self, *, since: str | None = None, until: str | None = None, limit: int = 5000) -> list[EventRecord]:
-        """Account events in the ISO time range [since, until), newest first."""
-        clauses, args = _time_range("ts", since, until)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._db() as db:
-            rows = db.execute(
-                f"SELECT id, ts, user, kind, detail FROM events{where} ORDER BY id DESC LIMIT {int(limit)}", args
-            ).fetchall()
-        return [EventRecord(*r) for r in rows]
+    def verify(self) -> ChainReport:
+        """Check the hash chain, tables and triggers (see assistant.audit_chain)."""
+        return audit_chain.verify(self.path)
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, run_id: int) -> RunRecord | None:
@@ -288,7 +242,7 @@ class AuditLog:
         newest_first: bool = True,
     ) -> list[RunRecord]:
         """Runs filtered by user, ISO time range [since, until) and a substring of question or answer."""
-        clauses, args = _time_range("r.ts", since, until)
+        clauses, args = time_range("r.ts", since, until)
         if user:
             clauses.append("r.user = ?")
             args.append(user)
@@ -332,18 +286,17 @@ class AuditLog:
         ]
 
     def to_csv(self, runs: Sequence[RunRecord]) -> str:
-        """CSV (UTF-8 with BOM so Excel opens Japanese correctly); JSON columns stay JSON text."""
-        buf = io.StringIO()
-        buf.write("\ufeff")
-        writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
+        """CSV for Excel (see assistant.audit_export): times in JST, JSON columns as JSON text,
+        and no cell that Excel would run as a formula."""
+        rows = []
         for run in runs:
             row = asdict(run)
             for key in _JSON_FIELDS:
                 row[key] = _dumps(row[key])
             row["refused"] = int(run.refused)
-            writer.writerow(row)
-        return buf.getvalue()
+            row["ts"] = to_jst(run.ts)
+            rows.append(row)
+        return csv_text(CSV_COLUMNS, rows)
 
     def export_csv(self, path: Path, **filters: Any) -> int:
         runs = self.query(newest_first=False, **filters)
@@ -384,19 +337,6 @@ def ask_logged(
         session=session,
     )
     return answer, run_id
-
-
-def _time_range(column: str, since: str | None, until: str | None) -> tuple[list[str], list[Any]]:
-    """SQL clauses and arguments for `column` in the ISO time range [since, until)."""
-    clauses: list[str] = []
-    args: list[Any] = []
-    if since:
-        clauses.append(f"{column} >= ?")
-        args.append(since)
-    if until:
-        clauses.append(f"{column} < ?")
-        args.append(until)
-    return clauses, args
 
 
 def _dumps(obj: Any) -> str:

@@ -3,7 +3,9 @@
 Lives in `<home>/users.sqlite`. Passwords are hashed with PBKDF2-HMAC-SHA256 (a random salt per
 user, 310 000 iterations by default) and compared in constant time. After `max_failures` wrong
 passwords in a row a name is locked for `lockout_minutes` (unknown names too, so a lock-out says
-nothing about who exists); a successful login, a new password or `unlock` clears the count. For production single sign-on
+nothing about who exists); a successful login, a new password or `unlock` clears the count. Each
+attempt is counted before its password is checked, in one transaction, so parallel guesses cannot
+get past the limit. For production single sign-on
 the UI can use OIDC instead (see the README); this store is for a closed network without an IdP.
 """
 
@@ -25,6 +27,7 @@ from typing import Literal
 
 from assistant.config import Settings
 from assistant.errors import AuthError, NotFoundError
+from assistant.private import private_sqlite
 
 Role = Literal["staff", "admin"]
 ROLES: tuple[Role, ...] = ("staff", "admin")
@@ -112,7 +115,7 @@ class UserStore:
         self.max_failures = max_failures
         self.lockout_s = lockout_minutes * 60
         self.clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(path)  # 0600: it holds the password hashes
         with self._db() as db:
             db.executescript(SCHEMA)
         # Unknown names are checked against this, so a failed login takes as long either way.
@@ -224,24 +227,49 @@ class UserStore:
         with self._db() as db:
             return int(db.execute("SELECT COUNT(*) FROM users").fetchone()[0])
 
+    def set_role(self, name: str, role: str) -> User:
+        """Change a user's role; the last admin cannot be made staff (someone must be able to administer)."""
+        if role not in ROLES:
+            raise AuthError(
+                f"unknown role: {role}",
+                message_ja=f"役割「{role}」はありません",
+                hint="use staff or admin",
+                hint_ja="staff か admin を指定してください",
+            )
+        key = normalize_name(name)
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")  # the admin count and the change in one transaction
+            row = db.execute("SELECT name, role, created_at FROM users WHERE name = ?", (key,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no such user: {name}", message_ja=f"ユーザー「{name}」は登録されていません")
+            admins = db.execute("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetchone()[0]
+            if row[1] == "admin" and role != "admin" and admins <= 1:
+                raise AuthError(
+                    "cannot demote the last admin",
+                    message_ja="最後の管理者の役割は変更できません",
+                    hint="make another user admin first",
+                    hint_ja="先に別のユーザーを管理者にしてください",
+                )
+            db.execute("UPDATE users SET role = ? WHERE name = ?", (role, key))
+        return User(row[0], role, row[2])
+
     def verify(self, name: str, password: str) -> User:
         """The user when the password matches; one AuthError for unknown names and wrong passwords alike.
 
-        A locked name is refused before its password is checked, so guessing gains nothing while it lasts.
+        Each attempt is first reserved, i.e. counted as a failure inside one write transaction, and only
+        then is the password checked; so parallel guesses cannot exceed `max_failures` before the lock,
+        and a locked name is refused before its password is checked. A success clears the count.
         """
         key = normalize_name(name)
-        until = self.locked_until(key)
-        if until is not None:
-            raise self._locked_error(until)
+        lock_at = self._reserve_attempt(key)
         with self._db() as db:
             row = db.execute(
                 "SELECT name, role, created_at, password_hash FROM users WHERE name = ?", (key,)
             ).fetchone()
         ok = check_password(password, row[3] if row else self._dummy_hash)
         if row is None or not ok:
-            until = self._record_failure(key)
-            if until is not None:
-                raise self._locked_error(until)
+            if lock_at is not None:  # this attempt was the last one allowed
+                raise self._locked_error(lock_at)
             raise AuthError(
                 "wrong user name or password",
                 message_ja="ユーザー名またはパスワードが正しくありません",
@@ -251,19 +279,30 @@ class UserStore:
         self.unlock(key)
         return User(row[0], row[1], row[2])
 
-    def _record_failure(self, key: str) -> float | None:
-        """Count a failure; returns the lock's end when this one locks the name."""
+    def _reserve_attempt(self, key: str) -> float | None:
+        """Count this attempt as a failure before its password is checked (read, increment, decide in one
+        BEGIN IMMEDIATE transaction). Raises the lock-out error when the name is locked; returns the lock's
+        end when this attempt is the last one allowed (a wrong password then locks the name)."""
         if self.max_failures <= 0:
             return None
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT failures, locked_until FROM login_failures WHERE name = ?", (key,)).fetchone()
-            failures = 1 if row is None or row[1] else row[0] + 1  # a lock that has run out starts a new count
-            until = self.clock() + self.lockout_s if failures >= self.max_failures else 0.0
-            db.execute(
-                "INSERT OR REPLACE INTO login_failures (name, failures, locked_until) VALUES (?, ?, ?)",
-                (key, failures, until),
-            )
-        return until or None
+            now = self.clock()
+            lock_at = 0.0
+            if row is not None and row[1] > now:
+                until = float(row[1])
+            else:
+                until = None
+                failures = 1 if row is None or row[1] else row[0] + 1  # a lock that has run out starts a new count
+                lock_at = now + self.lockout_s if failures >= self.max_failures else 0.0
+                db.execute(
+                    "INSERT OR REPLACE INTO login_failures (name, failures, locked_until) VALUES (?, ?, ?)",
+                    (key, failures, lock_at),
+                )
+        if until is not None:
+            raise self._locked_error(until)
+        return lock_at or None
 
     @staticmethod
     def _locked_error(until: float) -> AuthError:
@@ -271,6 +310,6 @@ class UserStore:
         return AuthError(
             f"too many failed logins: this user name is locked until {at}",
             message_ja=f"ログインの失敗が続いたため、このユーザー名は {at} までロックされています",
-            hint="wait, or ask an administrator to run `dxa user unlock NAME`",
-            hint_ja="時間をおいてから再度お試しいただくか、管理者に `dxa user unlock ユーザー名` の実行を依頼してください",
+            hint="wait, or ask an administrator to unlock it on the user administration page",
+            hint_ja="時間をおいてから再度お試しいただくか、管理者にユーザー管理画面でのロック解除を依頼してください",
         )

@@ -128,6 +128,11 @@ def test_remove(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     [status] = run_json(capsys, ["status", "--json", "--store", str(store)])
     assert "kanagawa-dx-digest" not in {d["doc_id"] for d in status["documents"]}
     assert main(["remove", "kanagawa-dx-digest", "--store", str(store)]) == 1
+    from assistant.audit import AuditLog
+    from assistant.config import Settings
+
+    [event] = AuditLog.from_settings(Settings()).events(kinds=["doc_remove"])  # the failed second one is not
+    assert event.user.startswith("cli:") and event.detail.startswith("kanagawa-dx-digest（")
 
 
 def test_corpus_file_that_differs_from_the_manifest_is_refused(

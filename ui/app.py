@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from assistant.private import use_private_umask
 from assistant.users import ROLE_LABELS_JA
 from ui.auth import logout
 from ui.common import current_user
@@ -51,6 +52,7 @@ def build_navigation() -> dict[str, list[st.Page]]:
 
 
 def main() -> None:
+    use_private_umask()  # files and directories written under DXA_HOME: 0600 / 0700
     st.set_page_config(page_title="厚木市DX推進計画 策定支援", page_icon="📘", layout="wide")
     nav = st.navigation(build_navigation())
     user = current_user()

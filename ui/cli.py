@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import math
@@ -14,6 +15,7 @@ from typing import Any
 
 from assistant.config import REPO_ROOT, Settings
 from assistant.errors import DXAError
+from assistant.private import use_private_umask
 
 log = logging.getLogger("dxa")
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -31,6 +33,18 @@ def command(name: str) -> Callable[[Handler], Handler]:
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def cli_user() -> str:
+    """Who ran a command, as the audit log records it: `cli:<OS user>`."""
+    return f"cli:{getpass.getuser()}"
+
+
+def record_event(settings: Settings, kind: str, detail: str = "") -> None:
+    """Append an admin action (a kind of assistant.audit.EVENT_LABELS_JA) done on the command line."""
+    from assistant.audit import AuditLog
+
+    AuditLog.from_settings(settings).record_event(cli_user(), kind, detail)
 
 
 def pipeline_for(settings: Settings) -> Any:
@@ -69,6 +83,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 edition=args.edition or "",
             )
         results += ingest_paths(index, settings, [Path(p) for p in args.paths], source=source, progress=progress)
+    record_event(settings, "doc_upload", "、".join(f"{r.doc_id or Path(r.path).name}: {r.status}" for r in results))
     if args.json:
         emit_json({"results": [r.__dict__ for r in results]})
     else:
@@ -88,6 +103,7 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     if removed < 0:
         print(f"文書 {args.doc_id} は索引にありません / no such document: {args.doc_id}", file=sys.stderr)
         return 1
+    record_event(settings, "doc_remove", f"{args.doc_id}（{removed} チャンク）")
     print(f"削除しました: {args.doc_id}（{removed} チャンク）")
     return 0
 
@@ -190,6 +206,7 @@ EXTENSIONS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_private_umask()  # files and directories written under DXA_HOME: 0600 / 0700
     _load_extensions()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -208,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
 def _load_extensions() -> None:
     import importlib
 
-    for name in ("ui.cli_answer", "ui.cli_users", "ui.cli_eval", "ui.cli_plan"):
+    for name in ("ui.cli_answer", "ui.cli_users", "ui.cli_eval", "ui.cli_plan", "ui.cli_audit"):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from ui.cli import EXTENSIONS, command, emit_json, pipeline_for
+from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, record_event
 
 
 def _summary(result: dict[str, Any]) -> list[str]:
@@ -71,6 +71,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     result = runner.run_suite(pipeline, suite, judge=args.judge, progress=progress)
     out_dir = runner.write_result(result, settings, Path(args.out) if args.out else None)
+    record_event(settings, "eval_run", f"{result['suite']}: {'合格' if result['passed'] else '不合格'}（{out_dir}）")
     if args.json:
         emit_json({"out": str(out_dir), **{k: result[k] for k in ("suite", "passed", "aggregate", "thresholds")}})
     else:

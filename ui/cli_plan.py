@@ -8,15 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from ui.cli import EXTENSIONS, command, emit_json, pipeline_for
+from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, record_event
 
 
-def _write(path: str, data: bytes | str) -> None:
+def _write(settings: Settings, path: str, data: bytes | str, what: str) -> None:
     out = Path(path)
     if isinstance(data, bytes):
         out.write_bytes(data)
     else:
         out.write_text(data, encoding="utf-8")
+    record_event(settings, "export", f"{what}: {out.resolve()}")
     print(f"書き出しました: {out}", file=sys.stderr)
 
 
@@ -38,9 +39,9 @@ def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 1
     if args.xlsx:
-        _write(args.xlsx, matrix_xlsx(matrix))
+        _write(settings, args.xlsx, matrix_xlsx(matrix), "整合表 xlsx")
     if args.md:
-        _write(args.md, matrix_markdown(matrix, gaps=True))
+        _write(settings, args.md, matrix_markdown(matrix, gaps=True), "整合表 md")
     if args.json:
         emit_json(matrix_json(matrix, gaps=True))
         return 0
@@ -140,10 +141,11 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
 
     title = " ".join(words)
     draft = make_draft(pipeline, title, args.intent or "", args.style, use_llm=_use_llm(pipeline, args.mode))
+    record_event(settings, "draft", f"{draft.title}（{draft.mode}）")
     if args.docx:
-        _write(args.docx, draft_docx(draft))
+        _write(settings, args.docx, draft_docx(draft), f"原稿「{draft.title}」 docx")
     if args.md:
-        _write(args.md, draft_markdown(draft))
+        _write(settings, args.md, draft_markdown(draft), f"原稿「{draft.title}」 md")
     if args.json:
         from assistant.align import citation_json
 

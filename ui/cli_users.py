@@ -1,4 +1,4 @@
-"""`dxa user add|remove|list|passwd|unlock`: manage the local users who may log in to the UI."""
+"""`dxa user add|remove|list|passwd|role|unlock`: manage the local users who may log in to the UI."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from assistant.audit import AuditLog
 from assistant.config import Settings
 from assistant.users import ROLE_LABELS_JA, ROLES, UserStore
-from ui.cli import EXTENSIONS, command, emit_json
+from ui.cli import EXTENSIONS, cli_user, command, emit_json
 
 
 def read_password(prompt: str = "パスワード / password: ") -> str:
@@ -27,22 +27,27 @@ def read_password(prompt: str = "パスワード / password: ") -> str:
 def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
     store = UserStore.from_settings(settings)
     audit = AuditLog.from_settings(settings)
+    who = cli_user()
     if args.action == "add":
         user = store.add(args.name, read_password(), args.role)
-        audit.record_event("cli", "user_add", f"{user.name}（{ROLE_LABELS_JA[user.role]}）")
+        audit.record_event(who, "user_add", f"{user.name}（{ROLE_LABELS_JA[user.role]}）")
         print(f"登録しました: {user.name}（{ROLE_LABELS_JA[user.role]}）")
     elif args.action == "remove":
         store.remove(args.name)
-        audit.record_event("cli", "user_remove", args.name)
+        audit.record_event(who, "user_remove", args.name)
         print(f"削除しました: {args.name}")
     elif args.action == "passwd":
         store.set_password(args.name, read_password("新しいパスワード / new password: "))
-        audit.record_event("cli", "user_passwd", args.name)
+        audit.record_event(who, "user_passwd", args.name)
         print(f"パスワードを変更しました: {args.name}")
+    elif args.action == "role":
+        user = store.set_role(args.name, args.role)
+        audit.record_event(who, "user_role", f"{user.name} → {ROLE_LABELS_JA[user.role]}")
+        print(f"役割を変更しました: {user.name}（{ROLE_LABELS_JA[user.role]}）")
     elif args.action == "unlock":
         cleared = store.unlock(args.name)
         if cleared:
-            audit.record_event("cli", "user_unlock", args.name)
+            audit.record_event(who, "user_unlock", args.name)
         print(f"ロックを解除しました: {args.name}" if cleared else f"ロックされていません: {args.name}")
     else:
         users = store.list()
@@ -75,6 +80,9 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
     a.add_argument("--role", choices=ROLES, default="staff")
     actions.add_parser("remove", help="ユーザーを削除 / remove a user").add_argument("name")
     actions.add_parser("passwd", help="パスワードを変更 / change a password").add_argument("name")
+    r = actions.add_parser("role", help="役割を変更 / change a role")
+    r.add_argument("name")
+    r.add_argument("role", choices=ROLES)
     actions.add_parser("unlock", help="ログイン失敗によるロックを解除 / clear a login lock-out").add_argument("name")
     p_list = actions.add_parser("list", help="ユーザー一覧 / list users")
     p_list.add_argument("--json", action="store_true")

@@ -54,3 +54,20 @@ def test_drafting_page_flags_edited_sentence(page_env) -> None:  # type: ignore[
     at.text_area[0].set_value(text.replace("## 背景\n", "## 背景\n本市は全庁で紙を廃止する[1]。\n")).run()
     next(b for b in at.button if b.label == "出典チェック").click().run()
     assert any("本市は全庁で紙を廃止する" in t.value for t in at.text)
+
+
+def test_drafts_and_downloads_go_to_the_audit_log(page_env, corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from assistant.audit import AuditLog
+
+    log = AuditLog.from_settings(corpus_pipeline.settings)
+    before = {e.id for e in log.events()}
+    at = run_page("drafting.py")
+    at.button[0].click().run()  # form submit: a draft
+    at.download_button[0].click().run()  # Word
+    at = run_page("alignment.py")
+    at.button[0].click().run()
+    at.download_button[0].click().run()  # Excel
+    assert not at.exception
+    new = [(e.user, e.kind, e.detail) for e in reversed(log.events()) if e.id not in before]
+    assert [(u, k) for u, k, _ in new] == [("staff1", "draft"), ("staff1", "export"), ("staff1", "export")]
+    assert new[1][2].endswith(".docx") and new[2][2] == "整合表.xlsx"

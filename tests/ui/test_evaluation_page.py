@@ -49,6 +49,8 @@ def test_staff_runs_a_suite_and_sees_the_history(ui_home: Path) -> None:
     assert {m.label for m in at.metric} >= {"hit@5", "containment", "refusal_accuracy"}
     history = list((ui_home / "eval").glob("*-small/result.json"))
     assert len(history) == 1
+    [run] = AuditLog(ui_home / "audit.sqlite").events(kinds=["eval_run"])
+    assert run.user == "staff1" and run.detail.startswith("small: 合格")
     at = page_as("staff")  # the history tab now has a run to chart
     assert at.selectbox(key="eval_hist_suite").value == "small"
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart") or at.get("line_chart")
@@ -76,3 +78,5 @@ def test_admin_turns_a_thumbs_down_into_a_case(ui_home: Path) -> None:
     suite = load_suite(saved)
     [case] = suite.cases
     assert case.id == f"fb-{run_id}" and case.kind == "unanswerable" and case.question.startswith("意見交換会")
+    [added] = audit.events(kinds=["eval_case_add"])
+    assert (added.user, added.detail) == ("admin1", f"fb-{run_id} → feedback.yaml")

@@ -13,6 +13,7 @@ import streamlit as st
 from assistant.align import build_matrix
 from assistant.errors import DXAError
 from assistant.export import matrix_markdown, matrix_xlsx, where
+from ui.activity import record_admin_event
 from ui.common import get_pipeline, require_role
 from ui.render import level_label
 
@@ -98,8 +99,17 @@ d1.download_button(
     matrix_xlsx(matrix),
     "整合表.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    on_click=record_admin_event,
+    args=("export", "整合表.xlsx"),
 )
-d2.download_button("Markdown で保存", matrix_markdown(matrix), "整合表.md", "text/markdown")
+d2.download_button(
+    "Markdown で保存",
+    matrix_markdown(matrix),
+    "整合表.md",
+    "text/markdown",
+    on_click=record_admin_event,
+    args=("export", "整合表.md"),
+)
 
 # -- drill-down -----------------------------------------------------------------------------------
 st.subheader("項目の詳細")

@@ -13,6 +13,7 @@ import streamlit as st
 
 from assistant.types import SourceInfo
 from ingest.indexer import SUPPORTED_SUFFIXES, FileResult, doc_id_for_path, ingest_file
+from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
 from ui.render import level_label, local_time
 
@@ -106,6 +107,7 @@ if submitted:
         result = run_ingest(path, source)
         if not result.ok and not any(d.path == str(path.resolve()) for d in index.documents()):
             path.unlink(missing_ok=True)  # nothing refers to a file that failed to index
+        record_admin_event("doc_upload", f"{result.doc_id or doc_id}: {result.status}（{upload.name}）")
         show_result(result)
         if result.ok:
             st.button("一覧を更新", key="refresh_after_upload")
@@ -128,11 +130,14 @@ if docs:
                 url=record.url,
                 unofficial=record.unofficial,
             )
-            show_result(run_ingest(Path(record.path), source))
+            result = run_ingest(Path(record.path), source)
+            record_admin_event("doc_reindex", f"{record.doc_id}: {result.status}")
+            show_result(result)
     with c2:
         confirm = st.checkbox(f"「{record.title}」を索引から削除する", key="confirm_remove")
         if st.button("削除", key="remove", icon="🗑️", disabled=not confirm, type="primary"):
             removed = index.remove_document(record.doc_id)
+            record_admin_event("doc_remove", f"{record.doc_id}（{removed} チャンク）")
             st.success(f"削除しました: {record.doc_id}（{removed} チャンク）") if removed >= 0 else st.error(
                 f"文書 {record.doc_id} は索引にありません。"
             )

@@ -11,6 +11,7 @@ import streamlit as st
 from assistant.draft import check_draft, make_draft
 from assistant.errors import DXAError
 from assistant.export import draft_docx, draft_markdown
+from ui.activity import record_admin_event
 from ui.common import get_pipeline, require_role
 
 require_role()
@@ -48,6 +49,7 @@ if submitted:
     except DXAError as exc:
         st.error(exc.user_message("ja"))
         st.stop()
+    record_admin_event("draft", f"{draft.title}（{draft.mode}）")
     st.session_state["draft"] = draft
     st.session_state["draft_text"] = draft_markdown(draft)
     st.session_state.pop("draft_check", None)
@@ -86,5 +88,14 @@ c1.download_button(
     draft_docx(draft, body),
     f"{draft.title}.docx",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    on_click=record_admin_event,
+    args=("export", f"{draft.title}.docx"),
 )
-c2.download_button("Markdown で保存", edited, f"{draft.title}.md", "text/markdown")
+c2.download_button(
+    "Markdown で保存",
+    edited,
+    f"{draft.title}.md",
+    "text/markdown",
+    on_click=record_admin_event,
+    args=("export", f"{draft.title}.md"),
+)

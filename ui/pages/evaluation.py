@@ -11,6 +11,7 @@ import streamlit as st
 from eval import runner
 from eval.drafts import append_case, draft_case, feedback_fields, safe_suite_name, suite_choices, user_suites_dir
 from eval.suite import load_suite
+from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
 
 user = require_role("admin", "staff")
@@ -97,6 +98,9 @@ with run_tab:
                 with st.spinner("評価を実行しています…"):
                     result = runner.run_suite(get_pipeline(), suite, progress=progress)
                     out_dir = runner.write_result(result, settings)
+                record_admin_event(
+                    "eval_run", f"{result['suite']}: {'合格' if result['passed'] else '不合格'}（{out_dir}）"
+                )
                 bar.empty()
                 st.session_state["eval_last"] = result
                 (st.success if result["passed"] else st.warning)(
@@ -200,6 +204,7 @@ with feedback_tab:
                     path = user_suites_dir(settings) / f"{safe_suite_name(target)}.yaml"
                     try:
                         append_case(path, case)
+                        record_admin_event("eval_case_add", f"{case['id']} → {path.name}")
                         st.success(f"保存しました: {path}")
                     except Exception as exc:  # SuiteError: tell the admin what to fix
                         st.error(getattr(exc, "message_ja", str(exc)))

@@ -1,18 +1,23 @@
-"""ユーザー管理 (admin): add and remove the users who may log in, and lift login lock-outs."""
+"""ユーザー管理 (admin): add and remove the users who may log in, reset passwords, change roles and lift
+login lock-outs. Every change goes to the audit log. A message that must outlive `st.rerun()` is kept
+in session_state ("users_flash") and shown on the next run."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from assistant.audit_export import to_jst
 from assistant.errors import DXAError
 from assistant.users import MIN_PASSWORD_CHARS, ROLE_LABELS_JA, ROLES
 from ui.auth import get_audit, get_users
 from ui.common import require_role
-from ui.render import local_time
 
+FLASH = "users_flash"
 me = require_role("admin")
 store = get_users()
 st.title("ユーザー管理")
+if flash := st.session_state.pop(FLASH, None):
+    st.success(flash)
 table = st.empty()  # filled at the end, so it shows additions and removals made on this run
 
 st.subheader("ユーザーを追加")
@@ -49,7 +54,48 @@ else:
             st.error(exc.user_message("ja"))
         else:
             get_audit().record_event(me.name, "user_remove", target)
-            st.success(f"削除しました: {target}")
+            st.session_state[FLASH] = f"削除しました: {target}"
+            st.rerun()
+
+everyone = [u.name for u in store.list()]
+st.subheader("パスワードの再設定")
+with st.form("reset_password", clear_on_submit=True):
+    r1, r2, r3 = st.columns(3)
+    reset_name = r1.selectbox("ユーザー", everyone, key="reset_name")
+    new_pw = r2.text_input(f"新しいパスワード（{MIN_PASSWORD_CHARS}文字以上）", type="password", key="reset_password")
+    new_pw2 = r3.text_input("新しいパスワード（確認）", type="password", key="reset_password2")
+    if st.form_submit_button("再設定", icon="🔑"):
+        if new_pw != new_pw2:
+            st.error("パスワードが一致しません。")
+        else:
+            try:
+                store.set_password(reset_name, new_pw)
+            except DXAError as exc:
+                st.error(exc.user_message("ja"))
+            else:
+                get_audit().record_event(me.name, "user_passwd", f"{reset_name}（管理者による再設定）")
+                st.success(f"パスワードを再設定しました: {reset_name}（ロックも解除されます）")
+
+st.subheader("役割の変更")
+by_name = {u.name: u for u in store.list() if u.name != me.name}
+if not by_name:
+    st.caption("役割を変更できるユーザーはいません（自分自身の役割は変更できません）。")
+else:
+    g1, g2 = st.columns(2)
+    role_name = g1.selectbox("ユーザー", list(by_name), key="role_name")
+    current = by_name[role_name].role
+    new_role = g2.selectbox(
+        "新しい役割", ROLES, index=ROLES.index(current), format_func=lambda r: ROLE_LABELS_JA[r], key="role_new"
+    )
+    if st.button("役割を変更", key="role_change", disabled=new_role == current, icon="🔁"):
+        try:
+            user = store.set_role(role_name, new_role)
+        except DXAError as exc:
+            st.error(exc.user_message("ja"))
+        else:
+            change = f"{user.name}: {ROLE_LABELS_JA[current]} → {ROLE_LABELS_JA[user.role]}"
+            get_audit().record_event(me.name, "user_role", change)
+            st.session_state[FLASH] = f"役割を変更しました: {change}"
             st.rerun()
 
 locked = [u.name for u in store.list() if store.locked_until(u.name) is not None]
@@ -60,7 +106,7 @@ if locked:
     if st.button("ロックを解除", key="unlock_user", icon="🔓"):
         store.unlock(who)
         get_audit().record_event(me.name, "user_unlock", who)
-        st.success(f"ロックを解除しました: {who}")
+        st.session_state[FLASH] = f"ロックを解除しました: {who}"
         st.rerun()
 
 table.dataframe(
@@ -68,7 +114,7 @@ table.dataframe(
         {
             "ユーザー名": u.name,
             "役割": ROLE_LABELS_JA[u.role],
-            "登録日時": local_time(u.created_at),
+            "登録日時": to_jst(u.created_at),
             "状態": "ロック中" if u.name in locked else "",
         }
         for u in store.list()
