@@ -8,7 +8,7 @@ from assistant.errors import DXAError
 from assistant.users import MIN_PASSWORD_CHARS, ROLE_LABELS_JA, ROLES
 from ui.auth import get_audit, get_users
 from ui.common import require_role
-from ui.render import local_time
+from ui.render import local_time, md
 
 me = require_role("admin")
 store = get_users()
@@ -30,10 +30,10 @@ with st.form("add_user", clear_on_submit=True):
             try:
                 user = store.add(name, password, role)
             except DXAError as exc:
-                st.error(exc.user_message("ja"))
+                st.error(md(exc.user_message("ja")))
             else:
                 get_audit().record_event(me.name, "user_add", f"{user.name}（{ROLE_LABELS_JA[user.role]}）")
-                st.success(f"追加しました: {user.name}（{ROLE_LABELS_JA[user.role]}）")
+                st.success(f"追加しました: {md(user.name)}（{ROLE_LABELS_JA[user.role]}）")
 
 others = [u.name for u in store.list() if u.name != me.name]
 st.subheader("ユーザーを削除")
@@ -41,15 +41,15 @@ if not others:
     st.caption("削除できるユーザーはいません（自分自身は削除できません）。")
 else:
     target = st.selectbox("ユーザー", others, key="remove_name")
-    confirm = st.checkbox(f"「{target}」を削除する", key="remove_confirm")
+    confirm = st.checkbox(f"「{md(target)}」を削除する", key="remove_confirm")
     if st.button("削除", key="remove_user", disabled=not confirm, icon="🗑️"):
         try:
             store.remove(target)
         except DXAError as exc:
-            st.error(exc.user_message("ja"))
+            st.error(md(exc.user_message("ja")))
         else:
             get_audit().record_event(me.name, "user_remove", target)
-            st.success(f"削除しました: {target}")
+            st.success(f"削除しました: {md(target)}")
             st.rerun()
 
 locked = [u.name for u in store.list() if store.locked_until(u.name) is not None]
@@ -60,7 +60,7 @@ if locked:
     if st.button("ロックを解除", key="unlock_user", icon="🔓"):
         store.unlock(who)
         get_audit().record_event(me.name, "user_unlock", who)
-        st.success(f"ロックを解除しました: {who}")
+        st.success(f"ロックを解除しました: {md(who)}")
         st.rerun()
 
 table.dataframe(
