@@ -176,7 +176,9 @@ def test_planted_payloads_stay_text_and_nothing_leaves_loopback(visit: Visit, br
                 a.page.get_by_role("button", name="整合表を作成・更新").click()
                 a.page.get_by_role("heading", name="項目の詳細").wait_for(timeout=180_000)
                 a.settle()
-                assert HEADING in a.text()  # the heading in the section path under each quote
+                captions = a.page.get_by_test_id("stCaptionContainer").filter(has_text="evil.example")
+                texts = [t.replace(WORD_JOINER, "") for t in captions.all_inner_texts()]
+                assert texts and all(HEADING in t for t in texts), texts  # the section path under each quote
             if title == "評価":
                 a.page.get_by_role("tab", name="👎 から設問を作成").click()
                 a.page.get_by_text("コメント:", exact=False).wait_for()
