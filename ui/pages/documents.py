@@ -24,7 +24,7 @@ STATUS_JA = {"added": "追加しました", "replaced": "更新しました", "u
 
 st.title("資料管理")
 docs = index.documents()
-st.caption(f"索引: {settings.index_dir} ／ 文書 {len(docs)} 件")
+st.caption(f"索引: {md(settings.index_dir)} ／ 文書 {len(docs)} 件")
 st.dataframe(
     [
         {

@@ -93,7 +93,7 @@ with run_tab:
                 bar = st.progress(0.0, text="実行中…")
 
                 def progress(i: int, n: int, record: dict) -> None:
-                    bar.progress(i / n, text=f"{i}/{n} {record['id']}")
+                    bar.progress(i / n, text=f"{i}/{n} {md(record['id'])}")
 
                 with st.spinner("評価を実行しています…"):
                     result = runner.run_suite(get_pipeline(), suite, progress=progress)
@@ -102,7 +102,7 @@ with run_tab:
                 st.session_state["eval_last"] = result
                 (st.success if result["passed"] else st.warning)(
                     f"{'すべての閾値を満たしました' if result['passed'] else '閾値を満たさない指標があります'}"
-                    f"（レポート: {out_dir / runner.REPORT_FILE}）"
+                    f"（レポート: {md(out_dir / runner.REPORT_FILE)}）"
                 )
         last = st.session_state.get("eval_last")
         if last:
