@@ -111,12 +111,18 @@ class Visit:
         """The visible text of the main area, the invisible word joiners that `md()` adds removed."""
         return self.page.get_by_test_id("stMainBlockContainer").inner_text().replace(WORD_JOINER, "")
 
-    def assert_nothing_rendered(self) -> None:
-        pg = self.page
-        assert pg.locator("img[src*='beacon.example']").count() == 0
-        assert pg.locator("a[href*='evil.example']").count() == 0
-        assert pg.locator(".katex, math").count() == 0  # $$…$$ was not typeset
-        assert self.dialogs == [], f"a script ran in the page: {self.dialogs}"
+    def rendered(self, where: str) -> list[str]:
+        """What of the payloads took effect on the page now: images, links, typeset math, scripts."""
+        out = [
+            f"{where}: {n} × {what}"
+            for selector, what in (
+                ("img[src*='beacon.example']", "beacon image"),
+                ("a[href*='evil.example']", "link"),
+                (".katex, math", "typeset $$…$$"),
+            )
+            if (n := self.page.locator(selector).count())
+        ]
+        return out + [f"{where}: a script ran: {d}" for d in self.dialogs]
 
     def off_loopback(self) -> list[str]:
         out = []
@@ -149,20 +155,26 @@ def test_planted_payloads_stay_text_and_nothing_leaves_loopback(visit: Visit, br
     v.page.get_by_text("出典", exact=True).first.wait_for()
     v.settle()
     answer = v.page.locator(".dxa-text").filter(has_text=LITERAL).first
-    html = answer.inner_html()
-    assert LITERAL in html  # the document's 「[1]」 is plain text inside the sentence …
-    assert answer.locator("sup.dxa-cite").count() >= 1  # … and the answerer's own marker is a badge
-    assert answer.locator("sup.dxa-cite").first.inner_text() == "[1]"
+    problems: list[str] = []
+
+    def expect(ok: bool, what: str) -> None:
+        if not ok:
+            problems.append(what)
+
+    # the document's 「[1]」 is plain text inside the sentence; the answerer's own marker is a badge
+    expect(LITERAL in answer.inner_html(), "チャット: the document's [1] is not plain text")
+    badges = answer.locator("sup.dxa-cite")
+    expect(badges.count() >= 1 and badges.first.inner_text() == "[1]", "チャット: no citation badge")
     v.page.get_by_label("コメント（任意）").fill(COMMENT)
     v.page.get_by_role("button", name="👎 役に立たない").click()
     v.page.get_by_text("評価済み", exact=False).wait_for()
     v.settle()
     body = v.text()
-    assert f"（{COMMENT}）" in body  # the comment, literally
-    assert TITLE in body  # the citation's expander title, literally
-    v.assert_nothing_rendered()
+    expect(f"（{COMMENT}）" in body, "チャット: the 👎 comment is not shown literally")
+    expect(TITLE in body, "チャット: the citation title is not shown literally")
+    problems += v.rendered("チャット (staff)")
     shot(v.page, "sec-01-chat-payloads")
-    assert v.off_loopback() == []
+    off = v.off_loopback()
 
     # admin: every page, every payload shown as text, every request to the server only
     a = Visit(browser, server)
@@ -178,22 +190,28 @@ def test_planted_payloads_stay_text_and_nothing_leaves_loopback(visit: Visit, br
                 a.settle()
                 captions = a.page.get_by_test_id("stCaptionContainer").filter(has_text="evil.example")
                 texts = [t.replace(WORD_JOINER, "") for t in captions.all_inner_texts()]
-                assert texts and all(HEADING in t for t in texts), texts  # the section path under each quote
+                expect(
+                    bool(texts) and all(HEADING in t for t in texts),
+                    f"整合表: heading not literal under quotes {texts}",
+                )
             if title == "評価":
                 a.page.get_by_role("tab", name="👎 から設問を作成").click()
                 a.page.get_by_text("コメント:", exact=False).wait_for()
-                assert f"コメント: {COMMENT}" in a.text()
+                expect(f"コメント: {COMMENT}" in a.text(), "評価: the 👎 comment is not shown literally")
             if title == "資料管理":
                 a.page.get_by_test_id("stDataFrame").first.wait_for()
                 a.page.get_by_test_id("stSelectbox").filter(has_text="文書").first.click()
                 a.page.get_by_role("option", name="city —", exact=False).click()
                 a.settle()
                 label = a.page.get_by_test_id("stCheckbox").filter(has_text="索引から削除する").inner_text()
-                assert f"「{TITLE}」を索引から削除する" in label.replace(WORD_JOINER, "")
-            a.assert_nothing_rendered()
+                expect(
+                    f"「{TITLE}」を索引から削除する" in label.replace(WORD_JOINER, ""), "資料管理: title not literal"
+                )
+            problems += a.rendered(title)
             shot(a.page, f"sec-02-{ADMIN_PAGES.index(title):02d}-{title}")
         assert len(a.requests) > 20  # the log did record the pages' traffic
-        assert a.off_loopback() == [], a.off_loopback()
+        off += a.off_loopback()
+        assert problems == [] and off == [], "\n".join(["", *problems, "requests off loopback:", *off])
     finally:
         a.close()
 
