@@ -105,6 +105,11 @@ class UISettings(BaseModel):
     address: str = Field("127.0.0.1", description="Address the UI listens on.")
     login_max_failures: int = Field(5, description="Wrong passwords in a row that lock a user name (0 = never).")
     login_lockout_minutes: float = Field(15.0, description="How long a locked user name stays locked.")
+    map_tile_url: str = Field(
+        "",
+        description="XYZ raster tile URL template ({z}/{x}/{y}) drawn under the 地図 page, e.g. a tile server on "
+        "the city network; empty = no background map, so the browser fetches nothing from outside.",
+    )
 
 
 class PlanSettings(BaseModel):

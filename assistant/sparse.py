@@ -258,6 +258,7 @@ class BM25Index:
         self._ids: list[str] = []
         self._row: dict[str, int] = {}
         self._w: sp.csc_matrix | None = None
+        self._df: np.ndarray = np.zeros(0, dtype=np.float32)
         self.add(ids, token_lists)
 
     def __len__(self) -> int:
@@ -303,12 +304,20 @@ class BM25Index:
         cols = np.concatenate([t for t, _, _ in docs])
         tf = np.concatenate([f for _, f, _ in docs])
         df = np.bincount(cols, minlength=v).astype(np.float32)
+        self._df = df
         idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         avgdl = float(lengths.mean()) or 1.0
         norm = self.k1 * (1.0 - self.b + self.b * lengths[rows] / avgdl)
         w = idf[cols] * tf * (self.k1 + 1.0) / (tf + norm)
         self._w = sp.csc_matrix((w, (rows, cols)), shape=(n, v), dtype=np.float32)
         self._dirty = False
+
+    def df(self, token: str) -> int:
+        """How many indexed chunks contain `token` (0 for a word the index has never seen)."""
+        if self._dirty:
+            self._build()
+        i = self._vocab.get(token)
+        return int(self._df[i]) if i is not None and i < len(self._df) else 0
 
     def search(
         self, query_tokens: Sequence[str], k: int = 10, allowed: set[str] | None = None

@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import tempfile
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import yaml
 from assistant.answer.extractive import refuses
 from assistant.config import REPO_ROOT, Settings
 from assistant.pipeline import Pipeline
+from assistant.sparse import query_tokens
 from eval.bench_staffqa import BENCH, fold_of, load_cases
 from ingest.indexer import ingest_corpus
 
@@ -39,6 +41,8 @@ class Signals:
     lexical: float
     dense: float
     missing_focus: bool
+    oov: float = 0.0  # share of the question's content words that no indexed chunk contains
+    token_cover: float = 0.0  # IDF-weighted share of its content words found in one of the top passages
 
     @property
     def support(self) -> float:
@@ -56,14 +60,39 @@ def pools() -> dict[str, list[tuple[str, str, bool]]]:
     return out
 
 
+def _content(tokens: Sequence[str]) -> list[str]:
+    """Words that can carry content: two characters or more, not only kana-less symbols or hiragana."""
+    return [t for t in dict.fromkeys(tokens) if len(t) >= 2 and not re.fullmatch(r"[\u3041-\u309f]+", t)]
+
+
 def signals(pipeline: Pipeline, pool: str, items: Sequence[tuple[str, str, bool]]) -> list[Signals]:
     ex = pipeline.extractive
+    tokenizer = pipeline.index.tokenizers["sudachi"]
+    bm25 = pipeline.index.sparse_indexes()["sudachi"]
+    n = max(len(bm25), 1)
     out = []
     for qid, question, answerable in items:
         hits = pipeline.search(question).hits
         parts = ex.support_parts(question, hits)
+        words = _content(query_tokens(tokenizer, question))
+        dfs = {w: bm25.df(w) for w in words}
+        seen: set[str] = set()
+        for h in hits[:5]:
+            seen |= set(tokenizer.tokenize(f"{h.chunk.section}\n{h.chunk.text}"))
+        idf = {w: math.log(1 + n / (1 + d)) for w, d in dfs.items()}
+        total = sum(idf.values())
         out.append(
-            Signals(pool, qid, question, answerable, parts[0], parts[1], ex.missing_focus(question, hits) is not None)
+            Signals(
+                pool,
+                qid,
+                question,
+                answerable,
+                parts[0],
+                parts[1],
+                ex.missing_focus(question, hits) is not None,
+                oov=sum(d == 0 for d in dfs.values()) / len(words) if words else 0.0,
+                token_cover=sum(idf[w] for w in words if w in seen) / total if total else 0.0,
+            )
         )
     return out
 
@@ -129,12 +158,11 @@ def main() -> None:
         rows = [Signals(**r) for r in json.loads(args.load.read_text("utf-8"))]
     else:
         rows = []
-        with tempfile.TemporaryDirectory() as tmp:
-            bundled = Settings(home=Path(tmp))
-            pipeline = Pipeline(bundled)
-            ingest_corpus(pipeline.index, bundled)
-            for name, items in pools().items():
-                rows += signals(pipeline, name, items)
+        bundled = settings.with_store(settings.home / "bench" / "bundled")
+        pipeline = Pipeline(bundled)
+        ingest_corpus(pipeline.index, bundled)
+        for name, items in pools().items():
+            rows += signals(pipeline, name, items)
         store = args.staffqa_store or settings.home / "bench" / "staffqa"
         if (BENCH / "dev.jsonl").exists() and store.exists():
             cases = load_cases([BENCH / "dev.jsonl"])

@@ -16,6 +16,7 @@ from assistant.private import use_private_umask
 from assistant.users import ROLE_LABELS_JA
 from ui.auth import logout
 from ui.common import current_user
+from ui.render import md
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -58,7 +59,7 @@ def main() -> None:
     user = current_user()
     if user is not None:
         with st.sidebar:
-            st.caption(f"ログイン中: {user.name}（{ROLE_LABELS_JA.get(user.role, user.role)}）")
+            st.caption(f"ログイン中: {md(user.name)}（{ROLE_LABELS_JA.get(user.role, user.role)}）")
             if st.button("ログアウト", key="logout", icon="🚪"):
                 logout(record=True)
                 st.rerun()

@@ -148,7 +148,7 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     cmd = [
         sys.executable,
         "-m",
-        "streamlit",
+        "ui.serve",  # Streamlit's CLI with the upload guard in place before the server starts
         "run",
         str(REPO_ROOT / "streamlit_app.py"),
         "--server.port",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,3 +83,14 @@ def deck_rows(feats: Iterable[Feature], cited: Collection[str]) -> list[dict[str
             }
         )
     return rows
+
+
+def raster_style_url(tile_url: str) -> str:
+    """A MapLibre style with one raster layer from `tile_url`, inline as a data: URL, so the browser
+    asks the configured tile server for tiles and nothing else (no style, font or sprite from outside)."""
+    style = {
+        "version": 8,
+        "sources": {"tiles": {"type": "raster", "tiles": [tile_url], "tileSize": 256}},
+        "layers": [{"id": "tiles", "type": "raster", "source": "tiles"}],
+    }
+    return "data:application/json;base64," + base64.b64encode(json.dumps(style).encode()).decode()

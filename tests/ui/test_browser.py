@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, embed_cache: Path) -> Itera
     dxa(env, "ingest", str(xss), "--doc-id", "xss-test", "--title", "悪意ある資料", "--no-progress")
     for name, password in PASSWORDS.items():
         dxa(env, "user", "add", name, "--role", "admin" if name.startswith("admin") else "staff", stdin=password + "\n")
+    with running_ui(env, work) as url:
+        yield url
+
+
+@contextmanager
+def running_ui(env: dict[str, str], work: Path) -> Iterator[str]:
+    """`dxa ui` on a free port with `env`, its log in `work`; yields the URL once it is healthy."""
     port = free_port()
     log = (work / "ui.log").open("w")
     proc = subprocess.Popen([*DXA, "ui", "--port", str(port)], env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)

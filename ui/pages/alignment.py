@@ -15,7 +15,7 @@ from assistant.errors import DXAError
 from assistant.export import matrix_markdown, matrix_xlsx, where
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, require_role
-from ui.render import level_label
+from ui.render import level_label, md
 
 require_role()
 pipeline = get_pipeline()
@@ -37,7 +37,7 @@ if st.button("整合表を作成・更新", type="primary") or st.session_state.
                 st.session_state["matrix"] = build_matrix(pipeline, use_llm=use_llm)
                 st.session_state["matrix_key"] = key
         except DXAError as exc:
-            st.error(exc.user_message("ja"))
+            st.error(md(exc.user_message("ja")))
             st.stop()
 matrix = st.session_state.get("matrix") if st.session_state.get("matrix_key") == key else None
 if matrix is None:
@@ -47,7 +47,7 @@ if not matrix.rows:
     st.warning("国・県の資料に番号付きの項目が見つかりません。資料管理で資料を登録してください。")
     st.stop()
 if matrix.notice:
-    st.warning(matrix.notice)
+    st.warning(md(matrix.notice))
 
 partial, full = matrix.thresholds
 c1, c2, c3 = st.columns(3)
@@ -126,14 +126,14 @@ with left:
     st.markdown("**国・県の記述**")
     for c in row.source_quotes:
         st.text(c.quote)
-        st.caption(where(c))
+        st.caption(md(where(c)))
 with right:
     st.markdown("**市の記述**")
     if not row.city_quotes:
         st.text("（該当する記述なし）")
     for c in row.city_quotes:
         st.text(c.quote)
-        st.caption(where(c))
+        st.caption(md(where(c)))
 with st.expander("候補となった市の記述（スコア順）"):
     st.dataframe(
         pd.DataFrame(

@@ -26,7 +26,7 @@ from ui.render import (
     highlight,
     level_label,
     local_time,
-    md_label,
+    md,
     safe,
 )
 
@@ -71,7 +71,7 @@ with st.sidebar:
 
 
 def show_citation(run: RunRecord, c: dict) -> None:
-    with st.expander(md_label(citation_label(c))):
+    with st.expander(md(citation_label(c))):
         meta = [f"文書: {c['title']}", f"区分: {level_label(c['level'])}"]
         meta += [f"版: {c['edition']}"] if c.get("edition") else []
         meta += [f"頁: {c['page']}"] if c.get("page") else []
@@ -103,7 +103,7 @@ def show_citation(run: RunRecord, c: dict) -> None:
 def show_feedback(run: RunRecord) -> None:
     if run.feedback:
         label = "👍 役に立った" if run.feedback == "up" else "👎 役に立たなかった"
-        st.caption(f"評価済み: {label}" + (f"（{run.feedback_comment}）" if run.feedback_comment else ""))
+        st.caption(f"評価済み: {label}" + (f"（{md(run.feedback_comment)}）" if run.feedback_comment else ""))
         return
     cols = st.columns([4, 1, 1], vertical_alignment="bottom")
     comment = cols[0].text_input("コメント（任意）", key=f"comment-{run.id}", placeholder="誤りや不足があれば")
@@ -131,7 +131,8 @@ def show_run(run: RunRecord) -> None:
                 block("⚠ " + safe(run.notice), "background:#fff4e5;padding:6px 10px;border-radius:6px"),
                 unsafe_allow_html=True,
             )
-        st.markdown(block(answer_html(run.answer, run.unsupported)), unsafe_allow_html=True)
+        cited = [int(c["n"]) for c in run.citations]
+        st.markdown(block(answer_html(run.answer, run.unsupported, cited, run.mode)), unsafe_allow_html=True)
         if run.unsupported:
             st.caption(f"⚠ 印の文（{len(run.unsupported)} 件）は、引用した資料で根拠を確認できませんでした。")
         if run.citations:
@@ -179,7 +180,7 @@ if question and question.strip():
                 )
         except DXAError as exc:
             placeholder.empty()
-            st.error(exc.user_message("ja"))
+            st.error(md(exc.user_message("ja")))
             st.stop()
     record = audit.get(run_id)
     if record is not None:

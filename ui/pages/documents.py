@@ -15,7 +15,7 @@ from assistant.types import SourceInfo
 from ingest.indexer import SUPPORTED_SUFFIXES, FileResult, doc_id_for_path, ingest_file
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
-from ui.render import level_label, local_time
+from ui.render import level_label, local_time, md
 
 require_role("admin")
 settings = get_settings()
@@ -25,7 +25,7 @@ STATUS_JA = {"added": "追加しました", "replaced": "更新しました", "u
 
 st.title("資料管理")
 docs = index.documents()
-st.caption(f"索引: {settings.index_dir} ／ 文書 {len(docs)} 件")
+st.caption(f"索引: {md(settings.index_dir)} ／ 文書 {len(docs)} 件")
 st.dataframe(
     [
         {
@@ -50,10 +50,10 @@ def show_result(result: FileResult) -> None:
     if result.ok:
         pages = f"、{result.pages}頁" if result.pages else ""
         st.success(
-            f"{result.doc_id}: {STATUS_JA[result.status]}（{result.chunks} チャンク{pages}、{result.seconds:.1f}秒）"
+            f"{md(result.doc_id)}: {STATUS_JA[result.status]}（{result.chunks} チャンク{pages}、{result.seconds:.1f}秒）"
         )
     else:
-        st.error(result.message_ja)
+        st.error(md(result.message_ja))
 
 
 def run_ingest(path: Path, source: SourceInfo) -> FileResult:
@@ -91,9 +91,9 @@ if submitted:
     if upload is None:
         st.error("ファイルを選んでください。")
     elif Path(upload.name).suffix.lower() not in SUPPORTED_SUFFIXES:
-        st.error(f"{upload.name}: この形式は登録できません（PDF・テキスト・Markdown・GeoPackage のみ）。")
+        st.error(f"{md(upload.name)}: この形式は登録できません（PDF・テキスト・Markdown・GeoPackage のみ）。")
     elif upload.size > max_mb * 1_000_000:
-        st.error(f"{upload.name}: ファイルが大きすぎます（{upload.size / 1_000_000:.1f}MB、上限 {max_mb:g}MB）。")
+        st.error(f"{md(upload.name)}: ファイルが大きすぎます（{upload.size / 1_000_000:.1f}MB、上限 {max_mb:g}MB）。")
     else:
         data = upload.getvalue()
         folder = settings.home / "uploads"
@@ -134,11 +134,11 @@ if docs:
             record_admin_event("doc_reindex", f"{record.doc_id}: {result.status}")
             show_result(result)
     with c2:
-        confirm = st.checkbox(f"「{record.title}」を索引から削除する", key="confirm_remove")
+        confirm = st.checkbox(f"「{md(record.title)}」を索引から削除する", key="confirm_remove")
         if st.button("削除", key="remove", icon="🗑️", disabled=not confirm, type="primary"):
             removed = index.remove_document(record.doc_id)
             record_admin_event("doc_remove", f"{record.doc_id}（{removed} チャンク）")
-            st.success(f"削除しました: {record.doc_id}（{removed} チャンク）") if removed >= 0 else st.error(
-                f"文書 {record.doc_id} は索引にありません。"
+            st.success(f"削除しました: {md(record.doc_id)}（{removed} チャンク）") if removed >= 0 else st.error(
+                f"文書 {md(record.doc_id)} は索引にありません。"
             )
             st.button("一覧を更新", key="refresh_after_remove")

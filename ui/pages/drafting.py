@@ -13,6 +13,7 @@ from assistant.errors import DXAError
 from assistant.export import draft_docx, draft_markdown
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, require_role
+from ui.render import md
 
 require_role()
 pipeline = get_pipeline()
@@ -47,7 +48,7 @@ if submitted:
         with st.spinner("資料を検索して原稿を作成しています…"):
             draft = make_draft(pipeline, title.strip(), intent.strip(), style, use_llm=use_llm)
     except DXAError as exc:
-        st.error(exc.user_message("ja"))
+        st.error(md(exc.user_message("ja")))
         st.stop()
     record_admin_event("draft", f"{draft.title}（{draft.mode}）")
     st.session_state["draft"] = draft
@@ -60,7 +61,7 @@ if draft is None:
 if draft.notice:
     st.warning(draft.notice)
 if draft.unsupported:
-    st.warning("根拠が確認できない文があります: " + " / ".join(draft.unsupported))
+    st.warning("根拠が確認できない文があります: " + md(" / ".join(draft.unsupported)))
 
 st.subheader("原稿（編集できます）")
 st.caption("【要記入：…】の箇所を書き換えてください。文末の [n] を残すと、出典との照合ができます。")

@@ -13,6 +13,7 @@ from eval.drafts import append_case, draft_case, feedback_fields, safe_suite_nam
 from eval.suite import load_suite
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
+from ui.render import md
 
 user = require_role("admin", "staff")
 settings = get_settings()
@@ -60,18 +61,18 @@ def show_failed(result: dict) -> None:
     failed = [c for c in result["cases"] if not c["passed"]]
     st.write(f"不合格 {len(failed)} / {result['n_cases']} 問")
     for c in failed:
-        with st.expander(f"{c['id']}: {c['question']}"):
+        with st.expander(md(f"{c['id']}: {c['question']}")):
             st.markdown("**不合格の理由**")
             for reason in c["failures"]:
-                st.write(f"- {reason}")
+                st.text(f"- {reason}")
             st.markdown("**回答**")
             st.text(c["answer"])
             for x in c["citations"]:
-                st.caption(f"[{x['n']}] {x['doc_id']} {x['section']}「{x['quote']}」")
+                st.caption(md(f"[{x['n']}] {x['doc_id']} {x['section']}「{x['quote']}」"))
             if c["expected"]:
-                st.caption("期待する語句: " + "、".join(c["expected"]))
+                st.caption("期待する語句: " + md("、".join(c["expected"])))
             if c["gold"]:
-                st.caption("正解の出典: " + "、".join(c["gold"]))
+                st.caption("正解の出典: " + md("、".join(c["gold"])))
 
 
 run_tab, history_tab, feedback_tab = st.tabs(["実行", "履歴", "👎 から設問を作成"])
@@ -85,15 +86,15 @@ with run_tab:
         try:
             suite = load_suite(choices[label])
         except Exception as exc:  # a malformed suite file: show what is wrong and where
-            st.error(getattr(exc, "message_ja", str(exc)))
+            st.error(md(getattr(exc, "message_ja", str(exc))))
             suite = None
         if suite is not None:
-            st.caption(f"{suite.description}（{len(suite.cases)} 問）")
+            st.caption(f"{md(suite.description)}（{len(suite.cases)} 問）")
             if st.button("評価を実行", type="primary", key="eval_run"):
                 bar = st.progress(0.0, text="実行中…")
 
                 def progress(i: int, n: int, record: dict) -> None:
-                    bar.progress(i / n, text=f"{i}/{n} {record['id']}")
+                    bar.progress(i / n, text=f"{i}/{n} {md(record['id'])}")
 
                 with st.spinner("評価を実行しています…"):
                     result = runner.run_suite(get_pipeline(), suite, progress=progress)
@@ -105,7 +106,7 @@ with run_tab:
                 st.session_state["eval_last"] = result
                 (st.success if result["passed"] else st.warning)(
                     f"{'すべての閾値を満たしました' if result['passed'] else '閾値を満たさない指標があります'}"
-                    f"（レポート: {out_dir / runner.REPORT_FILE}）"
+                    f"（レポート: {md(out_dir / runner.REPORT_FILE)}）"
                 )
         last = st.session_state.get("eval_last")
         if last:
@@ -172,7 +173,7 @@ with feedback_tab:
             fields, draft = feedback_fields(picked), draft_case(picked)
             st.text(fields["answer"])
             if fields["comment"]:
-                st.caption(f"コメント: {fields['comment']}")
+                st.caption(f"コメント: {md(fields['comment'])}")
             with st.form("fb_case"):
                 case_id = st.text_input("設問ID", draft["id"])
                 question = st.text_input("質問", draft["question"])
@@ -205,6 +206,6 @@ with feedback_tab:
                     try:
                         append_case(path, case)
                         record_admin_event("eval_case_add", f"{case['id']} → {path.name}")
-                        st.success(f"保存しました: {path}")
+                        st.success(f"保存しました: {md(path)}")
                     except Exception as exc:  # SuiteError: tell the admin what to fix
-                        st.error(getattr(exc, "message_ja", str(exc)))
+                        st.error(md(getattr(exc, "message_ja", str(exc))))

@@ -6,6 +6,7 @@ import streamlit as st
 
 from assistant.errors import AuthError
 from ui.auth import get_users, login
+from ui.render import md
 
 st.title("厚木市DX推進計画 策定支援アシスタント")
 st.subheader("ログイン")
@@ -22,6 +23,6 @@ if submitted:
     try:
         login(name, password)
     except AuthError as exc:
-        st.error(exc.user_message("ja"))
+        st.error(md(exc.user_message("ja")))
     else:
         st.rerun()

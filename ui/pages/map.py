@@ -1,12 +1,16 @@
-"""地図: GeoPackage features on a map (no external tiles); features cited in the latest answer in red."""
+"""地図: GeoPackage features on a map; features cited in the latest answer in red.
+
+No background map unless `ui.map_tile_url` names a tile server: pydeck's and Streamlit's defaults
+would make the browser fetch a Carto basemap from the internet.
+"""
 
 from __future__ import annotations
 
 import pydeck as pdk
 import streamlit as st
 
-from ui.common import get_pipeline, require_role
-from ui.mapdata import deck_rows, features
+from ui.common import get_pipeline, get_settings, require_role
+from ui.mapdata import deck_rows, features, raster_style_url
 from ui.render import block, safe
 
 require_role()
@@ -46,7 +50,13 @@ view = pdk.ViewState(
     latitude=sum(f.lat for f in feats) / len(feats), longitude=sum(f.lon for f in feats) / len(feats), zoom=13
 )
 # "text" tooltips are shown as plain text (an "html" tooltip would render attribute values as markup).
-deck = pdk.Deck(layers=[layer], initial_view_state=view, map_style=None, tooltip={"text": "{label}"})
+tile_url = get_settings().ui.map_tile_url
+# map_provider=None keeps pydeck's style placeholder, on which Streamlit draws no basemap; map_style=None
+# would make Streamlit pick a Carto style from the internet.
+base = {"map_provider": "carto", "map_style": raster_style_url(tile_url)} if tile_url else {"map_provider": None}
+deck = pdk.Deck(layers=[layer], initial_view_state=view, tooltip={"text": "{label}"}, **base)
+if not tile_url:
+    st.caption("背景地図は表示していません（地図タイルのサーバーは設定 DXA_UI__MAP_TILE_URL で指定できます）。")
 event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map_chart")
 
 picked = None

@@ -11,13 +11,14 @@ from assistant.errors import DXAError
 from assistant.users import MIN_PASSWORD_CHARS, ROLE_LABELS_JA, ROLES
 from ui.auth import get_audit, get_users
 from ui.common import require_role
+from ui.render import md
 
 FLASH = "users_flash"
 me = require_role("admin")
 store = get_users()
 st.title("ユーザー管理")
 if flash := st.session_state.pop(FLASH, None):
-    st.success(flash)
+    st.success(md(flash))
 table = st.empty()  # filled at the end, so it shows additions and removals made on this run
 
 st.subheader("ユーザーを追加")
@@ -35,10 +36,10 @@ with st.form("add_user", clear_on_submit=True):
             try:
                 user = store.add(name, password, role)
             except DXAError as exc:
-                st.error(exc.user_message("ja"))
+                st.error(md(exc.user_message("ja")))
             else:
                 get_audit().record_event(me.name, "user_add", f"{user.name}（{ROLE_LABELS_JA[user.role]}）")
-                st.success(f"追加しました: {user.name}（{ROLE_LABELS_JA[user.role]}）")
+                st.success(f"追加しました: {md(user.name)}（{ROLE_LABELS_JA[user.role]}）")
 
 others = [u.name for u in store.list() if u.name != me.name]
 st.subheader("ユーザーを削除")
@@ -46,12 +47,12 @@ if not others:
     st.caption("削除できるユーザーはいません（自分自身は削除できません）。")
 else:
     target = st.selectbox("ユーザー", others, key="remove_name")
-    confirm = st.checkbox(f"「{target}」を削除する", key="remove_confirm")
+    confirm = st.checkbox(f"「{md(target)}」を削除する", key="remove_confirm")
     if st.button("削除", key="remove_user", disabled=not confirm, icon="🗑️"):
         try:
             store.remove(target)
         except DXAError as exc:
-            st.error(exc.user_message("ja"))
+            st.error(md(exc.user_message("ja")))
         else:
             get_audit().record_event(me.name, "user_remove", target)
             st.session_state[FLASH] = f"削除しました: {target}"
@@ -71,10 +72,10 @@ with st.form("reset_password", clear_on_submit=True):
             try:
                 store.set_password(reset_name, new_pw)
             except DXAError as exc:
-                st.error(exc.user_message("ja"))
+                st.error(md(exc.user_message("ja")))
             else:
                 get_audit().record_event(me.name, "user_passwd", f"{reset_name}（管理者による再設定）")
-                st.success(f"パスワードを再設定しました: {reset_name}（ロックも解除されます）")
+                st.success(f"パスワードを再設定しました: {md(reset_name)}（ロックも解除されます）")
 
 st.subheader("役割の変更")
 by_name = {u.name: u for u in store.list() if u.name != me.name}
@@ -91,7 +92,7 @@ else:
         try:
             user = store.set_role(role_name, new_role)
         except DXAError as exc:
-            st.error(exc.user_message("ja"))
+            st.error(md(exc.user_message("ja")))
         else:
             change = f"{user.name}: {ROLE_LABELS_JA[current]} → {ROLE_LABELS_JA[user.role]}"
             get_audit().record_event(me.name, "user_role", change)
