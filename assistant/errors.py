@@ -38,6 +38,20 @@ class StoreError(DXAError):
     """The index could not be opened, read or written."""
 
 
+class IndexUnavailableError(StoreError):
+    """The Chroma server of the index cannot be reached (not started, stopped, or the network is down)."""
+
+    def __init__(self, where: str, why: str = "") -> None:
+        detail = f" ({why})" if why else ""
+        super().__init__(
+            f"cannot connect to the search index (Chroma, {where}){detail}",
+            message_ja=f"検索インデックス（Chroma, {where}）に接続できません",
+            hint="check that the Chroma server is running and reachable, then try again",
+            hint_ja="Chromaサーバーが起動していて接続できるかを確認してから、やり直してください",
+        )
+        self.where = where
+
+
 class EmbeddingError(DXAError):
     """The embedding model could not be loaded or run."""
 
