@@ -357,7 +357,13 @@ def summary_lines(results: Sequence[FileResult], lang: str = "ja") -> list[str]:
     """Human-readable per-file lines for the terminal."""
     labels = {
         "ja": {"added": "追加", "replaced": "更新", "unchanged": "変更なし", "skipped": "スキップ", "error": "エラー"},
-        "en": {"added": "added", "replaced": "replaced", "unchanged": "unchanged", "skipped": "skipped", "error": "error"},
+        "en": {
+            "added": "added",
+            "replaced": "replaced",
+            "unchanged": "unchanged",
+            "skipped": "skipped",
+            "error": "error",
+        },
     }[lang]
     lines = []
     for r in results:

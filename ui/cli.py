@@ -66,9 +66,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print("dxa ingest: PATH か --corpus を指定してください / give PATH… or --corpus", file=sys.stderr)
         return 2
     if args.follow_symlinks:
-        settings = settings.model_copy(
-            update={"ingest": settings.ingest.model_copy(update={"follow_symlinks": True})}
-        )
+        settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"follow_symlinks": True})})
     index = pipeline_for(settings).index
     progress = not args.no_progress and sys.stderr.isatty()
     results = []

@@ -100,7 +100,10 @@ if submitted:
         path = folder / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe_filename(upload.name)}"
         path.write_bytes(data)
         source = SourceInfo(  # no 文書ID given: the indexer derives one from the upload's name
-            doc_id=doc_id_in.strip(), title=title.strip() or Path(upload.name).stem, level=level, edition=edition.strip()
+            doc_id=doc_id_in.strip(),
+            title=title.strip() or Path(upload.name).stem,
+            level=level,
+            edition=edition.strip(),
         )
         result = run_ingest(path, source, name=upload.name)
         if not result.ok and not any(d.path == str(path.resolve()) for d in index.documents()):
