@@ -280,8 +280,9 @@ def ingest_file(
         result.timings = {"load_s": t1 - t0, "chunk_s": t2 - t1, "index_s": t3 - t2}
     except IngestError as exc:
         result.error_kind, result.message, result.message_ja = exc.kind, exc.user_message("en"), exc.user_message()
-    except DXAError as exc:
-        result.error_kind, result.message, result.message_ja = "index", exc.user_message("en"), exc.user_message()
+    except DXAError as exc:  # the index, not the file (e.g. the Chroma server went away): name the file too
+        result.error_kind = "index"
+        result.message, result.message_ja = f"{path}: {exc.user_message('en')}", f"{path}: {exc.user_message()}"
     except Exception as exc:  # a bug or a hostile file we did not foresee: report it, keep the batch going
         log.exception("unexpected error while ingesting %s", path)
         result.error_kind = "internal"
