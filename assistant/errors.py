@@ -31,7 +31,7 @@ class IngestError(DXAError):
     ) -> None:
         super().__init__(f"{path}: {message}", message_ja=f"{path}: {message_ja}", hint=hint, hint_ja=hint_ja)
         self.path = path
-        self.kind = kind  # corrupt | encrypted | empty | no_text | not_pdf | too_large | unsupported | unreadable
+        self.kind = kind  # corrupt | encrypted | empty | no_text | not_pdf | too_large | unsupported | unreadable | id_collision
 
 
 class StoreError(DXAError):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from assistant.pipeline import Pipeline
+from assistant.retrieve import Filters
 from assistant.types import SourceInfo
 from ingest.indexer import ingest_file, ingest_paths, summary_lines
 from ingest.manifest import load_manifest
@@ -61,8 +62,10 @@ def test_japanese_names_keep_readable_distinct_ids(settings, tmp_path: Path) -> 
     assert all(line.startswith("[追加]") for line in summary_lines(results))
     assert "令和9年度" in texts(pipeline, "厚木市dx計画") and "神奈川県" in texts(pipeline, "県dx計画")
     # unicode ids work in both halves of the store: the dense filter and the sparse index
-    hits = pipeline.search("計画期間", 5).hits
-    assert {h.chunk.doc_id for h in hits} >= {"厚木市dx計画"}
+    hits = pipeline.search("計画", 5, Filters(doc_ids=("県dx計画",))).hits
+    assert hits and {h.chunk.doc_id for h in hits} == {"県dx計画"}
+    dense = pipeline.index.dense_search(pipeline.embedder.embed_query("計画"), 5, doc_ids=["厚木市dx計画"])
+    assert dense and {c.doc_id for c in pipeline.index.get_chunks([cid for cid, _ in dense])} == {"厚木市dx計画"}
 
 
 def test_an_id_given_for_another_file_is_an_error_naming_both(
