@@ -49,6 +49,26 @@ class IngestSettings(BaseModel):
         300.0, description="A PDF whose text takes longer than this to extract is refused (the parser is stopped)."
     )
     pdf_memory_mb: int = Field(4096, description="Memory the PDF parser (a child process) may use.")
+    max_page_chars: int = Field(
+        50_000,
+        description="A PDF page that yields more text than this is refused, checked inside the parser while it "
+        "extracts (0 = no bound). The densest real page we have (重点計画2023, 118 pages) holds 3,916.",
+    )
+    max_doc_chars: int = Field(
+        5_000_000,
+        description="A document (PDF or text) that yields more text than this is refused (0 = no bound). The "
+        "largest real one we have holds 160,402 (the same PDF; the guidebooks at most 24,858).",
+    )
+    max_chunks: int = Field(
+        20_000,
+        description="A document that would become more chunks than this is refused before anything is indexed "
+        "(0 = no bound). The largest real one we have becomes 510.",
+    )
+    follow_symlinks: bool = Field(
+        False,
+        description="Ingest symlinks (found in given folders) whose target lies outside the given files and "
+        "folders; off = they are skipped with a notice. `dxa ingest --follow-symlinks` turns it on.",
+    )
 
 
 class RetrieveSettings(BaseModel):

@@ -31,11 +31,25 @@ class IngestError(DXAError):
     ) -> None:
         super().__init__(f"{path}: {message}", message_ja=f"{path}: {message_ja}", hint=hint, hint_ja=hint_ja)
         self.path = path
-        self.kind = kind  # corrupt | encrypted | empty | no_text | not_pdf | too_large | unsupported | unreadable
+        self.kind = kind  # corrupt | encrypted | empty | no_text | not_pdf | too_large | unsupported | unreadable | id_collision
 
 
 class StoreError(DXAError):
     """The index could not be opened, read or written."""
+
+
+class IndexUnavailableError(StoreError):
+    """The Chroma server of the index cannot be reached (not started, stopped, or the network is down)."""
+
+    def __init__(self, where: str, why: str = "") -> None:
+        detail = f" ({why})" if why else ""
+        super().__init__(
+            f"cannot connect to the search index (Chroma, {where}){detail}",
+            message_ja=f"検索インデックス（Chroma, {where}）に接続できません",
+            hint="check that the Chroma server is running and reachable, then try again",
+            hint_ja="Chromaサーバーが起動していて接続できるかを確認してから、やり直してください",
+        )
+        self.where = where
 
 
 class EmbeddingError(DXAError):

@@ -29,7 +29,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.embed import CachedEmbedder
-from assistant.errors import StoreError
+from assistant.errors import IndexUnavailableError, StoreError
 from assistant.sparse import BM25Index
 from assistant.types import Chunk, DocumentRecord
 
@@ -64,6 +64,7 @@ class ChromaVectors:
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        self.url = settings.store.chroma_url or ""
         try:
             if settings.store.chroma_url:
                 from urllib.parse import urlparse
@@ -84,6 +85,8 @@ class ChromaVectors:
             )
         except Exception as exc:
             where = settings.store.chroma_url or str(settings.index_dir)
+            if self.url and _is_connection_error(exc):
+                raise IndexUnavailableError(self.url, f"{type(exc).__name__}: {exc}"[:200]) from exc
             raise StoreError(
                 f"Chroma index at {where} could not be opened: {exc}",
                 message_ja=f"検索インデックス（Chroma, {where}）を開けません: {exc}",
@@ -91,39 +94,72 @@ class ChromaVectors:
                 hint_ja="保存先のパス、またはChromaサーバーが起動しているかを確認してください",
             ) from exc
 
+    @contextlib.contextmanager
+    def _connected(self) -> Iterator[None]:
+        """Losing the Chroma server becomes one IndexUnavailableError (with a hint), not a traceback."""
+        try:
+            yield
+        except Exception as exc:
+            if self.url and _is_connection_error(exc):
+                raise IndexUnavailableError(self.url, f"{type(exc).__name__}: {exc}"[:200]) from exc
+            raise
+
     def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict[str, Any]]) -> None:
-        for start in range(0, len(ids), 500):
-            end = start + 500
-            self.collection.upsert(
-                ids=ids[start:end], embeddings=vectors[start:end].tolist(), metadatas=metadatas[start:end]
-            )
+        with self._connected():
+            for start in range(0, len(ids), 500):
+                end = start + 500
+                self.collection.upsert(
+                    ids=ids[start:end], embeddings=vectors[start:end].tolist(), metadatas=metadatas[start:end]
+                )
 
     def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
-        for start in range(0, len(ids), 500):
-            self.collection.delete(ids=ids[start : start + 500])
+        with self._connected():
+            for start in range(0, len(ids), 500):
+                self.collection.delete(ids=ids[start : start + 500])
 
     def all_ids(self) -> set[str]:
         ids: set[str] = set()
         offset = 0
-        while True:
-            page = self.collection.get(include=[], limit=5000, offset=offset)
-            ids.update(page["ids"])
-            if len(page["ids"]) < 5000:
-                return ids
-            offset += 5000
+        with self._connected():
+            while True:
+                page = self.collection.get(include=[], limit=5000, offset=offset)
+                ids.update(page["ids"])
+                if len(page["ids"]) < 5000:
+                    return ids
+                offset += 5000
 
     def count(self) -> int:
-        return int(self.collection.count())
+        with self._connected():
+            return int(self.collection.count())
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         n = self.count()
         if n == 0:
             return []
-        res = self.collection.query(
-            query_embeddings=[vector.tolist()], n_results=min(k, n), where=where or None, include=["distances"]
-        )
+        with self._connected():
+            res = self.collection.query(
+                query_embeddings=[vector.tolist()], n_results=min(k, n), where=where or None, include=["distances"]
+            )
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) means the server cannot be reached: chromadb's HTTP client
+    raises httpx transport errors, or wraps them, or says so in words."""
+    import httpx
+
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, httpx.TransportError | ConnectionError):
+            return True
+        text = f"{type(seen).__name__} {seen}".lower()
+        if any(w in text for w in ("connecterror", "connection refused", "could not connect", "failed to connect")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class Index:
@@ -322,7 +358,10 @@ class Index:
                 self._bump()
             stale = old_ids - set(new_ids)
             if stale:
-                self.vectors.delete(sorted(stale))
+                try:
+                    self.vectors.delete(sorted(stale))
+                except IndexUnavailableError as exc:  # the document is in; orphans go at the next reconcile
+                    log.warning("stale vectors of %s left for reconcile: %s", record.doc_id, exc)
 
     def remove_document(self, doc_id: str) -> int:
         """Delete a document and its chunks; returns how many chunks went."""

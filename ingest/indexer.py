@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
+import os
 import sys
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from assistant.errors import DXAError, IngestError
 from assistant.store import Index
 from assistant.types import DocumentRecord, SourceInfo
 from ingest.chunk import chunk_document
-from ingest.loaders import load_document, sha256_file
+from ingest.loaders import derive_doc_id, ingest_error, load_document, sha256_file
 from ingest.manifest import ManifestEntry, load_manifest, verify_entry
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ class FileResult:
 
     path: str
     doc_id: str = ""
-    status: str = "error"  # added | replaced | unchanged | error
+    status: str = "error"  # added | replaced | unchanged | skipped | error
     chunks: int = 0
     pages: int | None = None
     seconds: float = 0.0
@@ -63,24 +62,110 @@ def pipeline_fingerprint(settings: Settings, index: Index) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def doc_id_for_path(path: Path) -> str:
-    """A stable id from the file name: ascii slug, or a hash of the name when it has no ascii letters."""
-    stem = unicodedata.normalize("NFKC", path.stem).lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", stem).strip("-")
-    if len(re.sub(r"[^a-z]", "", slug)) < 2:
-        slug = (slug + "-" if slug else "doc-") + hashlib.sha1(path.name.encode()).hexdigest()[:10]
-    return slug[:80]
+def assign_doc_id(index: Index, path: Path, doc_id: str = "", *, name: str | None = None) -> str:
+    """The document id for `path`: unique per source path, stable across re-ingest of the same path.
+
+    A given `doc_id` (--doc-id, the manifest, the 資料管理 form) is used as it is, unless a different
+    file is already indexed under it: that is an IngestError naming both paths. Without one, a document
+    already indexed from this path keeps its id (stores made before ids were unique keep theirs); a new
+    path gets the readable id from its file name (`name`, default the path's), with a short hash of the
+    resolved path appended when that id is taken by another file.
+    """
+    resolved = str(path.resolve())
+    docs = {d.doc_id: d for d in index.documents()}
+    if doc_id:
+        _check_collision(path, doc_id, docs.get(doc_id))
+        return doc_id
+    same_path = sorted(d.doc_id for d in docs.values() if d.path == resolved)
+    if same_path:
+        return same_path[0]
+    readable = derive_doc_id(name or path.name)
+    for candidate in (readable, f"{readable}-{hashlib.sha256(resolved.encode()).hexdigest()[:8]}"):
+        if candidate not in docs:
+            return candidate
+    _check_collision(path, candidate, docs[candidate])
+    return candidate  # not reached: the hashed id is taken only by another path
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, and supported files inside given directories (sorted)."""
+def _check_collision(path: Path, doc_id: str, existing: DocumentRecord | None) -> None:
+    """Another file under this id is an error; the same path, or a copy with the same bytes, is not."""
+    if existing is None or existing.path == str(path.resolve()):
+        return
+    if path.is_file() and existing.sha256 and sha256_file(path) == existing.sha256:
+        return
+    raise IngestError(
+        str(path),
+        f"document id '{doc_id}' already belongs to another file, {existing.path}; it was not replaced",
+        message_ja=f"文書ID「{doc_id}」は別のファイル（{existing.path}）の文書に使われているため、置き換えませんでした",
+        hint=f"give another id (--doc-id), or remove the other document first (dxa remove {doc_id})",
+        hint_ja=f"別の文書ID（--doc-id）を指定するか、先に既存の文書を削除してください（dxa remove {doc_id}）",
+        kind="id_collision",
+    )
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A path found in a given folder and left out, with the reason (shown as a notice)."""
+
+    path: Path
+    message: str
+    message_ja: str
+
+
+def expand_paths(paths: Iterable[Path], *, follow_symlinks: bool = False) -> tuple[list[Path], list[Skipped]]:
+    """Files as given, and supported files inside given directories (sorted), plus what was skipped.
+
+    A symlink inside a given directory whose target lies outside every given path (a link to
+    /etc/passwd in a shared folder) is skipped unless `follow_symlinks`; files named directly are
+    taken as given. Symlinked directories are walked once (no loops).
+    """
+    given = [Path(p) for p in paths]
+    roots = [p.resolve() for p in given]
     out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES))
-        else:
+    skipped: list[Skipped] = []
+
+    def inside(target: Path) -> bool:
+        return any(target == r or target.is_relative_to(r) for r in roots)
+
+    for p in given:
+        if not p.is_dir():
             out.append(p)
-    return out
+            continue
+        seen: set[Path] = set()
+        found: list[Path] = []
+        for folder, dirs, files in os.walk(p, followlinks=True):
+            here = Path(folder)
+            real = here.resolve()
+            if real in seen:
+                dirs[:] = []
+                continue
+            seen.add(real)
+            for d in list(dirs):
+                link = here / d
+                if link.is_symlink() and not follow_symlinks and not inside(link.resolve()):
+                    dirs.remove(d)
+                    skipped.append(_outside(link))
+            dirs.sort()
+            for f in files:
+                file = here / f
+                if file.suffix.lower() not in SUPPORTED_SUFFIXES or not file.is_file():
+                    continue
+                if file.is_symlink() and not follow_symlinks and not inside(file.resolve()):
+                    skipped.append(_outside(file))
+                    continue
+                found.append(file)
+        out.extend(sorted(found))
+    return out, skipped
+
+
+def _outside(link: Path) -> Skipped:
+    target = link.resolve()
+    return Skipped(
+        link,
+        f"{link}: skipped, a symlink to {target} outside the given folders (--follow-symlinks allows it)",
+        f"{link}: 指定したフォルダの外（{target}）を指すシンボリックリンクのため飛ばしました"
+        "（取り込むには --follow-symlinks）",
+    )
 
 
 class _Progress:
@@ -111,10 +196,12 @@ def ingest_file(
     progress: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     sha256: str | None = None,
+    name: str | None = None,
 ) -> FileResult:
     """Index one file (or skip it when unchanged). Errors are returned, never raised.
 
-    `sha256` is the file's hash when the caller already computed it.
+    `sha256` is the file's hash when the caller already computed it; `name` is the file name the id is
+    made from when `source` has no doc_id (an upload's original name; default the path's).
     """
     started = time.perf_counter()
     result = FileResult(path=str(path))
@@ -128,7 +215,7 @@ def ingest_file(
                 hint_ja="パスを確認してください",
                 kind="missing",
             )
-        doc_id = source.doc_id if source else doc_id_for_path(path)
+        doc_id = assign_doc_id(index, path, source.doc_id if source else "", name=name)
         result.doc_id = doc_id
         fingerprint = pipeline_fingerprint(settings, index)
         size_mb = path.stat().st_size / 1_000_000
@@ -141,7 +228,7 @@ def ingest_file(
                 return result
         t0 = time.perf_counter()
         doc = load_document(path, source, settings.ingest)
-        if source is None:
+        if doc.source.doc_id != doc_id:
             doc = replace(doc, source=replace(doc.source, doc_id=doc_id))
         t1 = time.perf_counter()
         chunks = chunk_document(doc, settings.ingest.chunk_chars, settings.ingest.chunk_overlap)
@@ -154,6 +241,8 @@ def ingest_file(
                 hint_ja="ファイルの内容を確認してください",
                 kind="empty",
             )
+        if settings.ingest.max_chunks and len(chunks) > settings.ingest.max_chunks:
+            raise ingest_error(path, "too_many_chunks", n=len(chunks), limit=settings.ingest.max_chunks)
         t2 = time.perf_counter()
         existed = index.fingerprint(doc_id) is not None
         src = doc.source
@@ -191,8 +280,9 @@ def ingest_file(
         result.timings = {"load_s": t1 - t0, "chunk_s": t2 - t1, "index_s": t3 - t2}
     except IngestError as exc:
         result.error_kind, result.message, result.message_ja = exc.kind, exc.user_message("en"), exc.user_message()
-    except DXAError as exc:
-        result.error_kind, result.message, result.message_ja = "index", exc.user_message("en"), exc.user_message()
+    except DXAError as exc:  # the index, not the file (e.g. the Chroma server went away): name the file too
+        result.error_kind = "index"
+        result.message, result.message_ja = f"{path}: {exc.user_message('en')}", f"{path}: {exc.user_message()}"
     except Exception as exc:  # a bug or a hostile file we did not foresee: report it, keep the batch going
         log.exception("unexpected error while ingesting %s", path)
         result.error_kind = "internal"
@@ -213,8 +303,12 @@ def ingest_paths(
 ) -> list[FileResult]:
     """Index files and directories. Files that are listed in the bundled manifest keep its metadata."""
     manifest = _manifest_by_sha(settings)
-    results = []
-    for path in expand_paths(paths):
+    files, skipped = expand_paths(paths, follow_symlinks=settings.ingest.follow_symlinks)
+    results = [
+        FileResult(path=str(s.path), status="skipped", error_kind="symlink", message=s.message, message_ja=s.message_ja)
+        for s in skipped
+    ]
+    for path in files:
         src, sha = source, None
         if path.is_file() and path.stat().st_size / 1_000_000 <= settings.ingest.max_file_mb:
             sha = sha256_file(path)
@@ -263,12 +357,20 @@ def _manifest_by_sha(settings: Settings) -> dict[str, ManifestEntry]:
 def summary_lines(results: Sequence[FileResult], lang: str = "ja") -> list[str]:
     """Human-readable per-file lines for the terminal."""
     labels = {
-        "ja": {"added": "追加", "replaced": "更新", "unchanged": "変更なし", "error": "エラー"},
-        "en": {"added": "added", "replaced": "replaced", "unchanged": "unchanged", "error": "error"},
+        "ja": {"added": "追加", "replaced": "更新", "unchanged": "変更なし", "skipped": "スキップ", "error": "エラー"},
+        "en": {
+            "added": "added",
+            "replaced": "replaced",
+            "unchanged": "unchanged",
+            "skipped": "skipped",
+            "error": "error",
+        },
     }[lang]
     lines = []
     for r in results:
-        if r.ok:
+        if r.status == "skipped":
+            lines.append(f"[{labels['skipped']}] {r.message_ja if lang == 'ja' else r.message}")
+        elif r.ok:
             lines.append(f"[{labels[r.status]}] {r.doc_id}: {r.chunks} chunks ({r.seconds:.1f}s) {r.path}")
         else:
             lines.append(f"[{labels['error']}] {r.message_ja if lang == 'ja' else r.message}")

@@ -35,8 +35,11 @@ SUPPORTED_SUFFIXES = PDF_SUFFIXES | TEXT_SUFFIXES | GPKG_SUFFIXES
 _PDF_MAGIC = b"%PDF-"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SNIFF_BYTES = 1024  # the PDF spec lets the header sit anywhere in the first 1024 bytes
+_LEADING_JUNK = b" \t\r\n\f\x00"  # what may stand before %PDF- in a file that is not named .pdf
+_UTF8_BOM = b"\xef\xbb\xbf"
 _MB = 1024 * 1024
 _TITLE_MAX = 200
+_DOC_ID_MAX = 60  # room for "-" and an 8-digit path hash within 80 characters
 _PLACEHOLDER_TITLES = frozenset({"untitled", "no title", "無題", "タイトルなし"})  # generator defaults, not titles
 
 # Every user-facing message in one place: key -> (kind, English, Japanese, hint, Japanese hint).
@@ -129,6 +132,29 @@ _MESSAGES: dict[str, tuple[str, str, str, str, str]] = {
         "Open it in a PDF viewer and save a new copy, then ingest that.",
         "PDF閲覧ソフトで開いて別名で保存し直してから取り込んでください。",
     ),
+    "page_text_limit": (
+        "too_large",
+        "page {page} yields over {n:,} characters of text, more than the limit of {limit:,} per page",
+        "{page}ページ目から取り出した文字数（{n:,}字超）が1ページの上限（{limit:,}字）を超えたため中止しました",
+        "The PDF may draw the same content over and over (e.g. one form repeated): save a new copy from a PDF "
+        "viewer and check its text, or raise ingest.max_page_chars (DXA_INGEST__MAX_PAGE_CHARS).",
+        "同じ内容を何度も描画するPDFの可能性があります。PDF閲覧ソフトで別名で保存し直して本文を確認するか、"
+        "設定 ingest.max_page_chars（環境変数 DXA_INGEST__MAX_PAGE_CHARS）を引き上げてください。",
+    ),
+    "doc_text_limit": (
+        "too_large",
+        "the file yields over {n:,} characters of text, more than the limit of {limit:,} per document",
+        "取り出した文字数（{n:,}字超）が1文書の上限（{limit:,}字）を超えたため中止しました",
+        "Split the document, or raise ingest.max_doc_chars (DXA_INGEST__MAX_DOC_CHARS).",
+        "文書を分割するか、設定 ingest.max_doc_chars（環境変数 DXA_INGEST__MAX_DOC_CHARS）を引き上げてください。",
+    ),
+    "too_many_chunks": (
+        "too_large",
+        "the document would become {n:,} chunks, over the limit of {limit:,}",
+        "チャンク数（{n:,}件）が1文書の上限（{limit:,}件）を超えるため登録しません",
+        "Split the document, or raise ingest.max_chunks (DXA_INGEST__MAX_CHUNKS).",
+        "文書を分割するか、設定 ingest.max_chunks（環境変数 DXA_INGEST__MAX_CHUNKS）を引き上げてください。",
+    ),
     "no_text": (
         "no_text",
         "the PDF has no text layer (image-only, e.g. a scan)",
@@ -182,38 +208,46 @@ def load_document(path: Path, source: SourceInfo | None, settings: IngestSetting
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise _error(path, "no_access", why=exc.strerror) from exc
+        raise ingest_error(path, "no_access", why=exc.strerror) from exc
     if not path.is_file():
-        raise _error(path, "not_file")
+        raise ingest_error(path, "not_file")
     # Size comes from the directory entry: an oversized file is refused before a byte of it is read.
     if size > settings.max_file_mb * _MB:
-        raise _error(path, "too_big", mb=size / _MB, limit=settings.max_file_mb)
+        raise ingest_error(path, "too_big", mb=size / _MB, limit=settings.max_file_mb)
     kind = _detect_kind(path)
     if size == 0:
-        raise _error(path, "zero_bytes")
+        raise ingest_error(path, "zero_bytes")
     if kind == "gpkg":
         return _load_gpkg(path, source)
     data = _read_bytes(path)
     if kind == "pdf":
         return _load_pdf(path, data, source, settings)
-    return _load_text(path, data, source)
+    return _load_text(path, data, source, settings)
 
 
 def _detect_kind(path: Path) -> Literal["pdf", "text", "gpkg"]:
     """Content first (a PDF is a PDF whatever its name), then the suffix."""
     suffix = path.suffix.lower()
     head = _read_bytes(path, _SNIFF_BYTES)
-    if _PDF_MAGIC in head:
+    if _starts_as_pdf(head) or (suffix in PDF_SUFFIXES and _PDF_MAGIC in head):
         return "pdf"
     if suffix in PDF_SUFFIXES:
         if not head:
             return "pdf"  # zero bytes: reported as empty by the caller
-        raise _error(path, "not_pdf")
+        raise ingest_error(path, "not_pdf")
     if suffix in GPKG_SUFFIXES:
         return "gpkg"
     if suffix in TEXT_SUFFIXES:
         return "text"
-    raise _error(path, "unsupported", suffix=suffix or "no suffix", suffix_ja=suffix or "拡張子なし")
+    raise ingest_error(path, "unsupported", suffix=suffix or "no suffix", suffix_ja=suffix or "拡張子なし")
+
+
+def _starts_as_pdf(head: bytes) -> bool:
+    """A PDF by content: %PDF- at the very start, after at most a BOM and whitespace. A text file that
+    merely mentions "%PDF-1.7" in its first lines is text; only a file named .pdf may carry the header
+    later in its first KB (as the PDF spec allows)."""
+    head = head.removeprefix(_UTF8_BOM).lstrip(_LEADING_JUNK)
+    return head.startswith(_PDF_MAGIC)
 
 
 # --- PDF --------------------------------------------------------------------------------------------
@@ -226,11 +260,13 @@ def _load_pdf(path: Path, data: bytes, source: SourceInfo | None, settings: Inge
             max_pages=settings.max_pages,
             time_limit_s=settings.pdf_time_limit_s,
             memory_mb=settings.pdf_memory_mb,
+            max_page_chars=settings.max_page_chars,
+            max_doc_chars=settings.max_doc_chars,
         )
     except PdfFailure as failure:
-        raise _error(path, failure.key, **failure.values) from failure
+        raise ingest_error(path, failure.key, **failure.values) from failure
     if not any(text.strip() for text in pages):
-        raise _error(path, "no_text")
+        raise ingest_error(path, "no_text")
     title = "" if title.lower() in _PLACEHOLDER_TITLES else title[:_TITLE_MAX]
     return LoadedDocument(
         source=source or _derive_source(path, title),
@@ -245,10 +281,12 @@ def _load_pdf(path: Path, data: bytes, source: SourceInfo | None, settings: Inge
 # --- Text -------------------------------------------------------------------------------------------
 
 
-def _load_text(path: Path, data: bytes, source: SourceInfo | None) -> LoadedDocument:
+def _load_text(path: Path, data: bytes, source: SourceInfo | None, settings: IngestSettings) -> LoadedDocument:
     text = _decode(path, data)
     if not text.strip():
-        raise _error(path, "blank_text")
+        raise ingest_error(path, "blank_text")
+    if settings.max_doc_chars and len(text) > settings.max_doc_chars:
+        raise ingest_error(path, "doc_text_limit", page=1, n=len(text), limit=settings.max_doc_chars)
     return LoadedDocument(
         source=source or _derive_source(path, _text_title(text)),
         path=path,
@@ -268,7 +306,7 @@ def _decode(path: Path, data: bytes) -> str:
             continue
         if _looks_like_text(text):
             return text.replace("\r\n", "\n").replace("\r", "\n")
-    raise _error(path, "undecodable")
+    raise ingest_error(path, "undecodable")
 
 
 def _looks_like_text(text: str) -> bool:
@@ -300,17 +338,17 @@ class _ReadOnlyGeoPackage(GeoPackage):  # type: ignore[misc]
 
 def _load_gpkg(path: Path, source: SourceInfo | None) -> LoadedDocument:
     if not _read_bytes(path, len(_SQLITE_MAGIC)).startswith(_SQLITE_MAGIC):
-        raise _error(path, "corrupt_gpkg", why="not an SQLite database")
+        raise ingest_error(path, "corrupt_gpkg", why="not an SQLite database")
     gpkg = _ReadOnlyGeoPackage(path)
     try:
         blocks = tuple(_gpkg_blocks(gpkg))
     except Exception as exc:  # sqlite3.Error, or fudgeo failing on a malformed geometry blob
-        raise _error(path, "corrupt_gpkg", why=f"{type(exc).__name__}: {exc}") from exc
+        raise ingest_error(path, "corrupt_gpkg", why=f"{type(exc).__name__}: {exc}") from exc
     finally:
         if gpkg._conn is not None:
             gpkg._conn.close()
     if not blocks:
-        raise _error(path, "empty_gpkg")
+        raise ingest_error(path, "empty_gpkg")
     return LoadedDocument(
         source=source or _derive_source(path, ""),
         path=path,
@@ -419,16 +457,16 @@ def _derive_source(path: Path, title: str) -> SourceInfo:
     return SourceInfo(doc_id=derive_doc_id(path), title=title or path.stem, level="other")
 
 
-def derive_doc_id(path: Path) -> str:
-    """Stable id from the file name: an ascii slug, plus a name hash when non-ascii characters were dropped."""
-    stem = unicodedata.normalize("NFKC", Path(path).stem)
-    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower().encode("ascii", "ignore").decode()).strip("-")
-    name_hash = hashlib.sha256(stem.encode()).hexdigest()
-    if not slug:
-        return f"doc-{name_hash[:10]}"
-    if not stem.isascii():  # "厚木市DX計画" and "県DX計画" must not both become "dx"
-        return f"{slug}-{name_hash[:8]}"
-    return slug
+def derive_doc_id(name: Path | str) -> str:
+    """The readable part of a document id, from a file name: the NFKC-normalised stem, lower-cased, with
+    every run of characters that are not letters or digits made one "-". Japanese stays Japanese
+    (厚木市DX計画.pdf → 厚木市dx計画); a name with no letters or digits at all becomes "doc".
+
+    The indexer (ingest.indexer.assign_doc_id) makes it unique per source path.
+    """
+    stem = unicodedata.normalize("NFKC", Path(name).stem).lower()
+    slug = re.sub(r"[\W_]+", "-", stem).strip("-")
+    return slug[:_DOC_ID_MAX] or "doc"
 
 
 def _read_bytes(path: Path, limit: int = -1) -> bytes:
@@ -436,10 +474,11 @@ def _read_bytes(path: Path, limit: int = -1) -> bytes:
         with open(path, "rb") as fh:
             return fh.read(limit)
     except OSError as exc:
-        raise _error(path, "no_access", why=exc.strerror) from exc
+        raise ingest_error(path, "no_access", why=exc.strerror) from exc
 
 
-def _error(path: Path, key: str, **values: Any) -> IngestError:
+def ingest_error(path: Path, key: str, **values: Any) -> IngestError:
+    """The IngestError for message `key` of the table above, naming `path`."""
     kind, message, message_ja, hint, hint_ja = _MESSAGES[key]
     return IngestError(
         str(path),

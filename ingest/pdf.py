@@ -2,8 +2,9 @@
 
 pypdf can loop or balloon on a hostile file and no Python code can interrupt it from outside, so the
 parse runs in `python -m ingest.pdf`: the PDF goes in on stdin, the outcome comes back as one JSON
-object on stdout, and the parent kills the child when the time limit passes. The child's address
-space is capped, so a decompression bomb ends in a MemoryError there instead of taking the host
+object on stdout, and the parent kills the child when the time limit passes; the child ends itself
+when its parent goes (`_die_with_parent`). Extracted text is bounded per page and per document. The
+child's address space is capped, so a decompression bomb ends in a MemoryError there instead of taking the host
 down. The parent turns every outcome into pages or a PdfFailure; ingest/loaders.py words the error.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -31,9 +33,23 @@ class PdfFailure(Exception):
     values: dict[str, Any] = field(default_factory=dict)
 
 
-def read_pdf(data: bytes, *, max_pages: int, time_limit_s: float, memory_mb: int) -> tuple[list[str], str]:
-    """Text of every physical page and the /Title, parsed by a child process; raises PdfFailure."""
+def read_pdf(
+    data: bytes,
+    *,
+    max_pages: int,
+    time_limit_s: float,
+    memory_mb: int,
+    max_page_chars: int = 0,
+    max_doc_chars: int = 0,
+) -> tuple[list[str], str]:
+    """Text of every physical page and the /Title, parsed by a child process; raises PdfFailure.
+
+    `max_page_chars` / `max_doc_chars` (0 = unbounded) stop the extraction inside the child as soon as a
+    page, or the whole document, yields more text than that.
+    """
     args = [*WORKER, "--max-pages", str(max_pages), "--memory-mb", str(memory_mb)]
+    args += ["--max-page-chars", str(max_page_chars), "--max-doc-chars", str(max_doc_chars)]
+    args += ["--parent-pid", str(os.getpid())]
     try:
         proc = subprocess.run(args, input=data, capture_output=True, timeout=time_limit_s, check=False)
     except subprocess.TimeoutExpired as exc:  # run() has killed the child
@@ -55,7 +71,15 @@ def read_pdf(data: bytes, *, max_pages: int, time_limit_s: float, memory_mb: int
 # --- the child ---------------------------------------------------------------------------------------
 
 
-def _extract(data: bytes, max_pages: int) -> dict[str, Any]:
+class _TooMuchText(Exception):
+    """Raised from inside pypdf's text visitor: the page or the document passed its text bound."""
+
+    def __init__(self, key: str, values: dict[str, Any]) -> None:
+        super().__init__(key)
+        self.key, self.values = key, values
+
+
+def _extract(data: bytes, max_pages: int, max_page_chars: int = 0, max_doc_chars: int = 0) -> dict[str, Any]:
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError
 
@@ -69,18 +93,25 @@ def _extract(data: bytes, max_pages: int) -> dict[str, Any]:
         texts: list[str] = []
         warnings: list[str] = []
         first_failure: Exception | None = None
+        total = 0
         for i, page in enumerate(reader.pages):
+            count = _TextCounter(i + 1, total, max_page_chars, max_doc_chars)
             try:
-                texts.append(page.extract_text() or "")
-            except MemoryError:
+                text = page.extract_text(visitor_text=count) or ""
+            except (MemoryError, _TooMuchText):
                 raise
             except Exception as exc:  # one bad page should not cost the rest of the document
                 warnings.append(f"page {i + 1}: text extraction failed: {type(exc).__name__}: {exc}")
                 first_failure = first_failure or exc
-                texts.append("")
+                text = ""
+            count.check(max(count.n, len(text)))  # raises if tripped inside a form XObject pypdf swallowed
+            total += len(text)
+            texts.append(text)
         if first_failure is not None and len(warnings) == n_pages:
             raise first_failure
         return {"pages": texts, "title": _title(reader), "warnings": warnings}
+    except _TooMuchText as exc:
+        return {"error": exc.key, "values": exc.values}
     except DependencyError:  # AES encryption without the `cryptography` package installed
         return {
             "error": "encrypted",
@@ -93,6 +124,36 @@ def _extract(data: bytes, max_pages: int) -> dict[str, Any]:
         return {"error": "pdf_memory", "values": {}}
     except Exception as exc:  # pypdf raises many types on hostile input, RecursionError included
         return {"error": "corrupt_pdf", "values": {"why": f"{type(exc).__name__}: {exc}"[:500]}}
+
+
+class _TextCounter:
+    """pypdf's visitor_text callback: counts the text of one page as it is drawn and stops the
+    extraction when the page or the document passes its bound (a form XObject with 900 KB of text
+    drawn 50 times must not become 45 MB of text, let alone 75,000 chunks)."""
+
+    def __init__(self, page: int, before: int, max_page_chars: int, max_doc_chars: int) -> None:
+        self.page, self.before, self.n = page, before, 0
+        self.max_page_chars, self.max_doc_chars = max_page_chars, max_doc_chars
+        self.tripped: _TooMuchText | None = None
+
+    def __call__(self, text: str, *_: Any) -> None:
+        self.n += len(text)
+        self.check(self.n)
+
+    def check(self, n: int) -> None:
+        """Raise once over a bound, and again on every later call: pypdf swallows errors raised inside a
+        form XObject, so each further form stops at its first piece of text and `tripped` stays set."""
+        if self.tripped is None:
+            if self.max_page_chars and n > self.max_page_chars:
+                self.tripped = _TooMuchText(
+                    "page_text_limit", {"page": self.page, "n": n, "limit": self.max_page_chars}
+                )
+            elif self.max_doc_chars and self.before + n > self.max_doc_chars:
+                self.tripped = _TooMuchText(
+                    "doc_text_limit", {"page": self.page, "n": self.before + n, "limit": self.max_doc_chars}
+                )
+        if self.tripped is not None:
+            raise self.tripped
 
 
 def _title(reader: Any) -> str:
@@ -114,16 +175,54 @@ def _limit_memory(megabytes: int) -> None:
         pass
 
 
+def _die_with_parent(parent: int) -> None:
+    """End this child when the process that started it ends (a killed `dxa ingest` must not leave a
+    parser running without its time limit, re-parented to PID 1).
+
+    Linux: the kernel sends SIGKILL (prctl PR_SET_PDEATHSIG). Elsewhere, and for the race where the
+    parent died before the prctl call, a watchdog thread sees the parent pid change and exits.
+    """
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # no libc prctl: the watchdog below still works
+            pass
+    if os.getppid() != parent:  # the parent was gone before the prctl call took effect
+        os._exit(3)
+
+    def watch() -> None:
+        import time
+
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description="Extract a PDF's page texts (PDF on stdin, JSON on stdout).")
     ap.add_argument("--max-pages", type=int, required=True)
     ap.add_argument("--memory-mb", type=int, required=True)
+    ap.add_argument("--max-page-chars", type=int, default=0, help="stop when one page yields more text (0 = off)")
+    ap.add_argument("--max-doc-chars", type=int, default=0, help="stop when the document yields more (0 = off)")
+    ap.add_argument("--parent-pid", type=int, default=0, help="exit when this process is no longer the parent")
     args = ap.parse_args(argv)
+    if args.parent_pid:
+        _die_with_parent(args.parent_pid)
     data = sys.stdin.buffer.read()
     _limit_memory(args.memory_mb)
-    result = _extract(data, args.max_pages)
+    result = _extract(data, args.max_pages, args.max_page_chars, args.max_doc_chars)
     sys.stdout.write(json.dumps(result, ensure_ascii=False))
     return 0
 

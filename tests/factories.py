@@ -86,11 +86,11 @@ def make_pdf(
     return path
 
 
-def _encrypt_in_place(path: Path, password: str, owner_password: str) -> None:
+def _encrypt_in_place(path: Path, password: str, owner_password: str, algorithm: str = "RC4-128") -> None:
     reader = PdfReader(path)
     writer = PdfWriter(clone_from=reader)
-    # RC4-128 works with pypdf's pure-Python fallback (AES would need the cryptography package).
-    writer.encrypt(user_password=password, owner_password=owner_password, algorithm="RC4-128")
+    # RC4-128 works with pypdf's pure-Python fallback; AES needs the cryptography package.
+    writer.encrypt(user_password=password, owner_password=owner_password, algorithm=algorithm)
     with open(path, "wb") as fh:
         writer.write(fh)
 
@@ -115,6 +115,47 @@ def make_encrypted_pdf(path: Path, password: str = "secret", *, owner_password: 
     return make_pdf(
         path, ["この文書はパスワードで保護されています。"], encrypt_password=password, owner_password=owner_password
     )
+
+
+def make_aes_owner_only_pdf(path: Path) -> Path:
+    """AES-256 encryption with an empty user password and an owner password: any viewer opens it."""
+    make_pdf(path, ["閲覧制限だけがかかった文書です。"])
+    _encrypt_in_place(Path(path), "", "owner", algorithm="AES-256")
+    return Path(path)
+
+
+def make_form_bomb_pdf(path: Path, form_chars: int = 900_000, draws: int = 50) -> Path:
+    """A PDF of a few KB: one form XObject with `form_chars` characters of text, drawn `draws` times
+    on its one page. Valid, and its text is form_chars x draws characters (45 MB by default)."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+    line = b"(" + b"x" * 99 + b") Tj T* "  # 100 characters with the line break
+    form = DecodedStreamObject()
+    form.set_data(b"BT /F1 1 Tf 1 TL " + line * (form_chars // 100) + b"ET")
+    form = form.flate_encode()
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    form[NameObject("/BBox")] = ArrayObject([FloatObject(0), FloatObject(0), FloatObject(595), FloatObject(842)])
+    form[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    xobjects = DictionaryObject({NameObject("/X1"): writer._add_object(form)})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts, NameObject("/XObject"): xobjects})
+    contents = DecodedStreamObject()
+    contents.set_data(b"/X1 Do " * draws)
+    page[NameObject("/Contents")] = writer._add_object(contents.flate_encode())
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return Path(path)
 
 
 def make_corrupt_pdf(path: Path) -> Path:

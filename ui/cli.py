@@ -8,10 +8,11 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from assistant.config import REPO_ROOT, Settings
 from assistant.errors import DXAError
@@ -28,6 +29,22 @@ def command(name: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+# ANSI/VT escape sequences (CSI, OSC, other ESC forms) and then any remaining control character except
+# newline and tab: a file name or a PDF's text must not recolour, retitle or rewrite the staff's terminal.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: object) -> str:
+    """`text` as it may reach a terminal: escape sequences and control characters removed."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
+
+
+def say(*parts: object, file: TextIO | None = None, end: str = "\n", flush: bool = False) -> None:
+    """print() for everything the CLI shows a person: file names, messages, answers, passages."""
+    print(*(terminal_safe(p) for p in parts), file=file or sys.stdout, end=terminal_safe(end), flush=flush)
 
 
 def emit_json(obj: Any) -> None:
@@ -62,6 +79,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if not args.paths and not args.corpus:
         print("dxa ingest: PATH か --corpus を指定してください / give PATH… or --corpus", file=sys.stderr)
         return 2
+    if args.follow_symlinks:
+        settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"follow_symlinks": True})})
     index = pipeline_for(settings).index
     progress = not args.no_progress and sys.stderr.isatty()
     results = []
@@ -73,11 +92,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             if len(args.paths) != 1:
                 print("--doc-id/--title/--level/--edition は1ファイルのときだけ使えます", file=sys.stderr)
                 return 2
-            from ingest.indexer import doc_id_for_path
-
             path = Path(args.paths[0])
             source = SourceInfo(
-                doc_id=args.doc_id or doc_id_for_path(path),
+                doc_id=args.doc_id or "",  # empty: the indexer derives one, unique per path
                 title=args.title or path.stem,
                 level=args.level,
                 edition=args.edition or "",
@@ -88,12 +105,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         emit_json({"results": [r.__dict__ for r in results]})
     else:
         for line in summary_lines(results, "ja"):
-            print(line)
+            say(line)
         errors = [r for r in results if not r.ok]
         if errors:
-            print(f"\n{len(errors)} 件のファイルでエラー / {len(errors)} file(s) failed:", file=sys.stderr)
+            say(f"\n{len(errors)} 件のファイルでエラー / {len(errors)} file(s) failed:", file=sys.stderr)
             for r in errors:
-                print(f"  - {r.message}", file=sys.stderr)
+                say(f"  - {r.message}", file=sys.stderr)
     return 1 if any(not r.ok for r in results) else 0
 
 
@@ -101,10 +118,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     removed = pipeline_for(settings).index.remove_document(args.doc_id)
     if removed < 0:
-        print(f"文書 {args.doc_id} は索引にありません / no such document: {args.doc_id}", file=sys.stderr)
+        say(f"文書 {args.doc_id} は索引にありません / no such document: {args.doc_id}", file=sys.stderr)
         return 1
     record_event(settings, "doc_remove", f"{args.doc_id}（{removed} チャンク）")
-    print(f"削除しました: {args.doc_id}（{removed} チャンク）")
+    say(f"削除しました: {args.doc_id}（{removed} チャンク）")
     return 0
 
 
@@ -116,10 +133,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json({"documents": [{k: getattr(d, k) for k in keys} for d in docs]})
         return 0
-    print(f"索引: {settings.index_dir}  文書 {len(docs)} 件")
+    say(f"索引: {settings.index_dir}  文書 {len(docs)} 件")
     for d in docs:
         pages = f"{d.pages}頁" if d.pages else "-"
-        print(f"  {d.doc_id:<28} {d.level:<10} {pages:>6} {d.chunks:>5}チャンク  {d.title}")
+        say(f"  {d.doc_id:<28} {d.level:<10} {pages:>6} {d.chunks:>5}チャンク  {d.title}")
     return 0
 
 
@@ -132,10 +149,10 @@ def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     entries = load_manifest(settings.corpus_dir)
     fetched = fetch_sources(entries, settings.cache_dir / "corpus")
     for item in fetched:
-        print(f"取得済み: {item}")
+        say(f"取得済み: {item}")
     results = ingest_corpus(pipeline_for(settings).index, settings, progress=sys.stderr.isatty())
     for line in summary_lines(results):
-        print(line)
+        say(line)
     return 1 if any(not r.ok for r in results) else 0
 
 
@@ -187,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc-id"), p.add_argument("--title"), p.add_argument("--edition")
     p.add_argument("--level", default="other", choices=["city", "prefecture", "national", "other"])
     p.add_argument("--json", action="store_true"), p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="also ingest symlinks that point outside the given folders (ingest.follow_symlinks)",
+    )
 
     p = sub.add_parser("remove", parents=[common], help="文書を索引から削除 / remove a document")
     p.add_argument("doc_id")
@@ -216,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings().with_store(getattr(args, "store", None))
         return COMMANDS[args.command](args, settings)
     except DXAError as exc:
-        print(f"エラー: {exc.user_message('ja')}\nerror: {exc.user_message('en')}", file=sys.stderr)
+        say(f"エラー: {exc.user_message('ja')}\nerror: {exc.user_message('en')}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

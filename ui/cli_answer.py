@@ -11,10 +11,11 @@ from typing import Any
 
 from assistant.audit import citation_dicts
 from assistant.config import Settings
+from assistant.errors import DXAError
 from assistant.followup import Turn
 from assistant.retrieve import Filters
 from assistant.types import Answer, Hit
-from ui.cli import EXTENSIONS, command, emit_json, pipeline_for
+from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, say
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -94,11 +95,17 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = pipeline_for(settings)
     filters = filters_from(args)
     if not (args.query or args.queries):
-        print("問いを指定してください / give a query or --queries FILE", file=sys.stderr)
+        say("問いを指定してください / give a query or --queries FILE", file=sys.stderr)
         return 2
     queries = read_jsonl(args.queries, "query") if args.queries else [(None, args.query, [])]
+    failed = 0
     for qid, query, _ in queries:
-        result = pipeline.search(query, args.k, filters, True if args.balance else None)
+        try:
+            result = pipeline.search(query, args.k, filters, True if args.balance else None)
+        except DXAError as exc:  # e.g. the Chroma server went away: say so for this query, go on
+            failed += 1
+            report_failure(exc, qid, "query", query, args.json)
+            continue
         if args.json:
             obj: dict[str, Any] = {"query": query, "hits": [hit_json(h) for h in result.hits]}
             if qid is not None:
@@ -107,10 +114,22 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         else:
             for h in result.hits:
                 page = f"p.{h.chunk.page}" if h.chunk.page else ""
-                print(
+                say(
                     f"{h.rank:>2}. [{h.chunk.level}] {h.chunk.title} {page} {h.chunk.section}\n    {h.chunk.text[:120]}"
                 )
-    return 0
+    return 1 if failed else 0
+
+
+def report_failure(exc: DXAError, qid: Any, key: str, text: str, as_json: bool) -> None:
+    """One line for a query or question that failed: a JSON object with "error", or a message on stderr."""
+    if as_json:
+        obj: dict[str, Any] = {key: text, "error": exc.user_message("ja"), "error_en": exc.user_message("en")}
+        if qid is not None:
+            obj["id"] = qid
+        emit_json(obj)
+        return
+    label = f"{qid}: " if qid is not None else ""
+    say(f"エラー: {label}{text}: {exc.user_message('ja')}", file=sys.stderr)
 
 
 @command("ask")
@@ -118,23 +137,29 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = pipeline_for(settings)
     filters = filters_from(args)
     if not (args.question or args.questions):
-        print("質問を指定してください / give a question or --questions FILE", file=sys.stderr)
+        say("質問を指定してください / give a question or --questions FILE", file=sys.stderr)
         return 2
     questions: Iterable[tuple[Any, str, list[Turn]]]
     if args.questions:
         questions = read_jsonl(args.questions, "question")
     else:
         questions = [(None, args.question, read_history(args.history) if args.history else [])]
+    failed = 0
     for qid, question, turns in questions:
         stream = not args.json and not args.questions and pipeline.use_llm(args.mode)
-        answer = pipeline.ask(
-            question,
-            filters,
-            mode=args.mode,
-            k=args.k,
-            on_token=(lambda t: print(t, end="", flush=True)) if stream else None,
-            history=turns,
-        )
+        try:
+            answer = pipeline.ask(
+                question,
+                filters,
+                mode=args.mode,
+                k=args.k,
+                on_token=(lambda t: say(t, end="", flush=True)) if stream else None,
+                history=turns,
+            )
+        except DXAError as exc:  # e.g. the Chroma server went away: say so for this question, go on
+            failed += 1
+            report_failure(exc, qid, "question", question, args.json)
+            continue
         if args.json:
             obj = answer_json(answer)
             if qid is not None:
@@ -144,14 +169,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         if answer.resolved_question and answer.resolved_question != answer.question:
             print(f"（前の質問を踏まえた解釈: {answer.resolved_question}）")
         if answer.notice:
-            print(f"※ {answer.notice}")
-        print(("\n" if stream else "") + ("" if stream else answer.answer))
+            say(f"※ {answer.notice}")
+        say(("\n" if stream else "") + ("" if stream else answer.answer))
         for c in answer.citations:
             page = f" {c.chunk.page}頁" if c.chunk.page else ""
-            print(f"[{c.n}] {c.chunk.title}（{c.chunk.edition}）{page} {c.chunk.section}\n     「{c.quote}」")
+            say(f"[{c.n}] {c.chunk.title}（{c.chunk.edition}）{page} {c.chunk.section}\n     「{c.quote}」")
         for s in answer.unsupported:
-            print(f"⚠ 根拠が確認できない文: {s}")
-    return 0
+            say(f"⚠ 根拠が確認できない文: {s}")
+    return 1 if failed else 0
 
 
 def _extend(sub: Any, common: argparse.ArgumentParser) -> None:

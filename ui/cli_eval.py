@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, record_event
+from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, record_event, say
 
 
 def _summary(result: dict[str, Any]) -> list[str]:
@@ -39,13 +39,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             emit_json(diff)
         else:
             for x in diff["metrics"]:
-                print(
+                say(
                     f"{'悪化' if x['change'] == 'regression' else '改善'}  {x['metric']:<24} "
                     f"{x['old']} → {x['new']} ({x['delta']:+})"
                 )
             for x in diff["cases"]:
-                print(f"{'悪化' if x['change'] == 'regression' else '改善'}  設問 {x['id']}: {x['question']}")
-            print(f"悪化 {diff['regressions']} 件 / 改善 {diff['improvements']} 件")
+                say(f"{'悪化' if x['change'] == 'regression' else '改善'}  設問 {x['id']}: {x['question']}")
+            say(f"悪化 {diff['regressions']} 件 / 改善 {diff['improvements']} 件")
         return 1 if diff["regressions"] and args.fail_on_regression else 0
     if args.eval_action == "history":
         entries = runner.read_history(settings, args.suite)
@@ -53,7 +53,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             emit_json({"runs": entries})
         for e in [] if args.json else entries:
             a = e["aggregate"]
-            print(
+            say(
                 f"{e['ts']}  {e['suite']:<10} {'合格' if e['passed'] else '不合格'}  hit@5={a.get('hit@5')} "
                 f"containment={a.get('containment')} refusal_accuracy={a.get('refusal_accuracy')}  {e['dir']}"
             )
@@ -75,10 +75,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json({"out": str(out_dir), **{k: result[k] for k in ("suite", "passed", "aggregate", "thresholds")}})
     else:
-        print("\n".join(_summary(result)))
-        print(f"\n結果: {out_dir / runner.RESULT_FILE}\nレポート: {out_dir / runner.REPORT_FILE}")
+        say("\n".join(_summary(result)))
+        say(f"\n結果: {out_dir / runner.RESULT_FILE}\nレポート: {out_dir / runner.REPORT_FILE}")
         if not result["passed"]:
-            print("閾値を満たさない指標があります / a threshold failed", file=sys.stderr)
+            say("閾値を満たさない指標があります / a threshold failed", file=sys.stderr)
     return 0 if result["passed"] else 1
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, record_event
+from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, record_event, say
 
 
 def _write(settings: Settings, path: str, data: bytes | str, what: str) -> None:
@@ -18,7 +18,7 @@ def _write(settings: Settings, path: str, data: bytes | str, what: str) -> None:
     else:
         out.write_text(data, encoding="utf-8")
     record_event(settings, "export", f"{what}: {out.resolve()}")
-    print(f"書き出しました: {out}", file=sys.stderr)
+    say(f"書き出しました: {out}", file=sys.stderr)
 
 
 def _use_llm(pipeline: Any, mode: str | None) -> bool:
@@ -33,7 +33,7 @@ def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = pipeline_for(settings)
     matrix = build_matrix(pipeline, use_llm=_use_llm(pipeline, args.mode))
     if not matrix.rows:
-        print(
+        say(
             "国・県の資料に番号付きの項目が見つかりません。dxa ingest --corpus で資料を登録してください。",
             file=sys.stderr,
         )
@@ -46,18 +46,18 @@ def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
         emit_json(matrix_json(matrix, gaps=True))
         return 0
     if matrix.notice:
-        print(f"※ {matrix.notice}")
+        say(f"※ {matrix.notice}")
     rows = matrix.gaps() if args.gaps else matrix.rows
     title = "未対応の項目（記載なし・一部対応、記載がない順）" if args.gaps else "整合表"
-    print(f"{title}: {len(rows)} 件  しきい値 一部対応≥{matrix.thresholds[0]} 対応あり≥{matrix.thresholds[1]}")
+    say(f"{title}: {len(rows)} 件  しきい値 一部対応≥{matrix.thresholds[0]} 対応あり≥{matrix.thresholds[1]}")
     for r in rows:
-        print(f"\n【{r.verdict}】({r.score:.2f}) [{r.item.level}] {r.item.doc_id} {r.item.heading}")
+        say(f"\n【{r.verdict}】({r.score:.2f}) [{r.item.level}] {r.item.doc_id} {r.item.heading}")
         for c in r.source_quotes:
-            print(f"   国・県: 「{c.quote}」")
+            say(f"   国・県: 「{c.quote}」")
         for c in r.city_quotes:
-            print(f"   市    : 「{c.quote}」 — {c.chunk.section}")
+            say(f"   市    : 「{c.quote}」 — {c.chunk.section}")
         if r.reason:
-            print(f"   理由  : {r.reason}")
+            say(f"   理由  : {r.reason}")
     return 0
 
 
@@ -90,13 +90,13 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
                 }
             )
         else:
-            print(f"確認した文: {result.sentences}  出典: {len(result.citations)} 件")
+            say(f"確認した文: {result.sentences}  出典: {len(result.citations)} 件")
             for n in result.unknown_markers:
-                print(f"⚠ 出典一覧にない番号: [{n}]")
+                say(f"⚠ 出典一覧にない番号: [{n}]")
             for s in result.unsupported:
-                print(f"⚠ 根拠が確認できない文: {s}")
+                say(f"⚠ 根拠が確認できない文: {s}")
             if not result.unsupported and not result.unknown_markers:
-                print("すべての文に根拠が確認できました。")
+                say("すべての文に根拠が確認できました。")
         return 1 if result.unsupported or result.unknown_markers else 0
     if words[0] == "compare" and len(words) == 3:
         from assistant.compare import compare_documents
@@ -124,16 +124,16 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
                 }
             )
             return 0
-        print(f"継続 {len(cmp.kept)} 件 / 新規 {len(cmp.new)} 件 / 削除 {len(cmp.dropped)} 件")
+        say(f"継続 {len(cmp.kept)} 件 / 新規 {len(cmp.new)} 件 / 削除 {len(cmp.dropped)} 件")
         for s in cmp.new:
-            print(f"＋ 新規 [{s.section}] {s.text}")
+            say(f"＋ 新規 [{s.section}] {s.text}")
         for s in cmp.dropped:
-            print(f"－ 削除 [{s.section}] {s.text}")
+            say(f"－ 削除 [{s.section}] {s.text}")
         for p in cmp.kept:
-            print(f"＝ 継続 [{p.new.section}] {p.new.text}")
+            say(f"＝ 継続 [{p.new.section}] {p.new.text}")
         return 0
     if words[0] in ("check", "compare"):
-        print("使い方: dxa draft check FILE / dxa draft compare OLD_DOC_ID DRAFT_FILE", file=sys.stderr)
+        say("使い方: dxa draft check FILE / dxa draft compare OLD_DOC_ID DRAFT_FILE", file=sys.stderr)
         return 2
 
     from assistant.draft import make_draft
@@ -173,10 +173,10 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     if draft.notice:
-        print(f"※ {draft.notice}")
-    print(draft_markdown(draft))
+        say(f"※ {draft.notice}")
+    say(draft_markdown(draft))
     for s in draft.unsupported:
-        print(f"⚠ 根拠が確認できない文: {s}")
+        say(f"⚠ 根拠が確認できない文: {s}")
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from assistant.types import SourceInfo
-from ingest.indexer import SUPPORTED_SUFFIXES, FileResult, doc_id_for_path, ingest_file
+from ingest.indexer import SUPPORTED_SUFFIXES, FileResult, ingest_file
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
 from ui.render import level_label, local_time, md
@@ -56,13 +56,13 @@ def show_result(result: FileResult) -> None:
         st.error(md(result.message_ja))
 
 
-def run_ingest(path: Path, source: SourceInfo) -> FileResult:
+def run_ingest(path: Path, source: SourceInfo, name: str | None = None) -> FileResult:
     bar = st.progress(0.0, text="読み込み中…")
 
     def on_progress(done: int, total: int) -> None:
         bar.progress(min(done / max(total, 1), 1.0), text=f"索引中… {done}/{total} チャンク")
 
-    result = ingest_file(index, settings, path, source, on_progress=on_progress)
+    result = ingest_file(index, settings, path, source, on_progress=on_progress, name=name)
     bar.progress(1.0, text="完了" if result.ok else "エラー")
     return result
 
@@ -100,14 +100,16 @@ if submitted:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe_filename(upload.name)}"
         path.write_bytes(data)
-        doc_id = doc_id_in.strip() or doc_id_for_path(Path(upload.name))
-        source = SourceInfo(
-            doc_id=doc_id, title=title.strip() or Path(upload.name).stem, level=level, edition=edition.strip()
+        source = SourceInfo(  # no 文書ID given: the indexer derives one from the upload's name
+            doc_id=doc_id_in.strip(),
+            title=title.strip() or Path(upload.name).stem,
+            level=level,
+            edition=edition.strip(),
         )
-        result = run_ingest(path, source)
+        result = run_ingest(path, source, name=upload.name)
         if not result.ok and not any(d.path == str(path.resolve()) for d in index.documents()):
             path.unlink(missing_ok=True)  # nothing refers to a file that failed to index
-        record_admin_event("doc_upload", f"{result.doc_id or doc_id}: {result.status}（{upload.name}）")
+        record_admin_event("doc_upload", f"{result.doc_id or doc_id_in.strip()}: {result.status}（{upload.name}）")
         show_result(result)
         if result.ok:
             st.button("一覧を更新", key="refresh_after_upload")
