@@ -82,7 +82,13 @@ class RetrieveSettings(BaseModel):
     candidates: int = Field(50, description="Candidates taken from each retriever before fusion.")
     weights: dict[str, float] = Field(
         default_factory=lambda: {"dense": 1.0, "sudachi": 1.0, "bigram": 1.0},
-        description="Per-retriever weight in fusion.",
+        description="Per-retriever weight in fusion; 'title' weighs the title prior (the IDF-weighted share of "
+        "the question's words found in a passage's document title).",
+    )
+    title_mask: bool = Field(
+        False,
+        description="A word of a document's own title does not count as sparse evidence for its passages "
+        "(「厚木市DX推進計画の計画期間」 should find 「４ 計画の期間」, not every line that repeats the title).",
     )
 
 

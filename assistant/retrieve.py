@@ -7,6 +7,7 @@ sees the city, prefecture and national texts side by side; near-duplicate chunks
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Sequence
@@ -70,6 +71,38 @@ class Retriever:
     def __init__(self, index: Index, settings: RetrieveSettings) -> None:
         self.index = index
         self.settings = settings
+        self._titles: tuple[int, dict[str, dict[str, frozenset[str]]]] = (-1, {})
+
+    def title_tokens(self) -> dict[str, dict[str, frozenset[str]]]:
+        """Per sparse tokenizer: each document's title words (recomputed when the index changed)."""
+        generation = self.index.generation()
+        if self._titles[0] != generation:
+            docs = self.index.documents()
+            self._titles = (
+                generation,
+                {
+                    name: {d.doc_id: frozenset(tok.tokenize(d.title)) for d in docs}
+                    for name, tok in self.index.tokenizers.items()
+                },
+            )
+        return self._titles[1]
+
+    def _title_prior(self, query: str, ids: Sequence[str]) -> list[tuple[str, float]]:
+        """The IDF-weighted share of the question's words that are in each candidate's document title."""
+        tokens = set(query_tokens(self.index.tokenizers["sudachi"], query))
+        titles = self.title_tokens()["sudachi"]
+        bm25 = self.index.sparse_indexes()["sudachi"]
+        n = max(len(bm25), 1)
+        idf = {t: math.log(1 + n / (1 + bm25.df(t))) for t in tokens}
+        total = sum(idf.values()) or 1.0
+        share: dict[str, float] = {}
+        out = []
+        for cid in ids:
+            doc = cid.rsplit(":", 1)[0]
+            if doc not in share:
+                share[doc] = sum(w for t, w in idf.items() if t in titles.get(doc, ())) / total
+            out.append((cid, share[doc]))
+        return out
 
     def search(
         self,
@@ -98,10 +131,17 @@ class Retriever:
         t2 = time.perf_counter()
         timings["dense_ms"] = (t2 - t1) * 1000
         allowed = None if filters.empty else self.index.allowed_ids(filters.levels, filters.doc_ids, filters.editions)
+        titles = self.title_tokens() if self.settings.title_mask else {}
         for name, bm25 in self.index.sparse_indexes().items():
             if self.settings.weights.get(name, 0) > 0:
                 tokens = query_tokens(self.index.tokenizers[name], query)
-                results[name] = bm25.search(tokens, n_cand, allowed)
+                masked = None
+                if name in titles:
+                    masked = {t: [d for d, words in titles[name].items() if t in words] for t in set(tokens)}
+                results[name] = bm25.search(tokens, n_cand, allowed, masked)
+        if self.settings.weights.get("title", 0) > 0:
+            pool_ids = list(dict.fromkeys(cid for r in results.values() for cid, _ in r))
+            results["title"] = self._title_prior(query, pool_ids)
         t3 = time.perf_counter()
         timings["sparse_ms"] = (t3 - t2) * 1000
 

@@ -9,7 +9,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -259,6 +259,8 @@ class BM25Index:
         self._row: dict[str, int] = {}
         self._w: sp.csc_matrix | None = None
         self._df: np.ndarray = np.zeros(0, dtype=np.float32)
+        self._owner_index: dict[str, int] = {}
+        self._row_owner: np.ndarray = np.zeros(0, dtype=np.int32)
         self.add(ids, token_lists)
 
     def __len__(self) -> int:
@@ -293,6 +295,10 @@ class BM25Index:
     def _build(self) -> None:
         self._ids = list(self._docs)
         self._row = {d: i for i, d in enumerate(self._ids)}
+        # the document each row belongs to (chunk ids are "<doc_id>:<digest>"), for per-document masks
+        owners = [cid.rsplit(":", 1)[0] for cid in self._ids]
+        self._owner_index = {o: i for i, o in enumerate(dict.fromkeys(owners))}
+        self._row_owner = np.fromiter((self._owner_index[o] for o in owners), dtype=np.int32, count=len(owners))
         n, v = len(self._ids), max(len(self._vocab), 1)
         if n == 0:
             self._w = sp.csc_matrix((0, v), dtype=np.float32)
@@ -320,16 +326,32 @@ class BM25Index:
         return int(self._df[i]) if i is not None and i < len(self._df) else 0
 
     def search(
-        self, query_tokens: Sequence[str], k: int = 10, allowed: set[str] | None = None
+        self,
+        query_tokens: Sequence[str],
+        k: int = 10,
+        allowed: set[str] | None = None,
+        masked: Mapping[str, Collection[str]] | None = None,
     ) -> list[tuple[str, float]]:
-        """Top-k (id, score) with score > 0, best first; `allowed` restricts results to those ids."""
+        """Top-k (id, score) with score > 0, best first; `allowed` restricts results to those ids.
+
+        `masked` maps a query term to the documents (chunk-id prefixes) in whose chunks it does not count:
+        a word of a document's own title says nothing about which of its passages answers."""
         if self._dirty:
             self._build()
         assert self._w is not None
-        term_ids = sorted({self._vocab[t] for t in query_tokens if t in self._vocab})
-        if not term_ids or k <= 0 or not self._ids:
+        terms = sorted({t for t in query_tokens if t in self._vocab}, key=self._vocab.__getitem__)
+        if not terms or k <= 0 or not self._ids:
             return []
-        scores = np.asarray(self._w[:, term_ids].sum(axis=1)).ravel()
+        term_ids = [self._vocab[t] for t in terms]
+        if masked and any(masked.get(t) for t in terms):
+            weights = self._w[:, term_ids].toarray()
+            for j, t in enumerate(terms):
+                owners = [self._owner_index[o] for o in masked.get(t, ()) if o in self._owner_index]
+                if owners:
+                    weights[np.isin(self._row_owner, owners), j] = 0.0
+            scores = weights.sum(axis=1)
+        else:
+            scores = np.asarray(self._w[:, term_ids].sum(axis=1)).ravel()
         if allowed is not None:
             mask = np.zeros(len(scores), dtype=bool)
             mask[[self._row[d] for d in allowed if d in self._row]] = True

@@ -72,10 +72,10 @@ def test_cli_ask_resolves_a_followup_from_history(
     # one question with --history FILE.json; a malformed history is a usage error, not a traceback
     history = tmp_path / "h.json"
     history.write_text(
-        json.dumps([{"question": "市民アンケートはいつ実施しますか", "answer": "令和７年８月"}]), "utf-8"
+        json.dumps([{"question": "計画の期間はいつからいつまでですか", "answer": "令和９年度から"}]), "utf-8"
     )
-    [one] = run_json(capsys, ["ask", "その対象者は？", "--history", str(history), "--json", "--store", str(store)])
-    assert "市民アンケート" in one["resolved_question"] and "18歳以上" in one["answer"]
+    [one] = run_json(capsys, ["ask", "それは何年間ですか", "--history", str(history), "--json", "--store", str(store)])
+    assert one["resolved_question"].startswith("計画の期間") and "６年間" in one["answer"].replace("6", "６")
     history.write_text('{"question": "not a list"}', "utf-8")
     with pytest.raises(SystemExit, match="history"):
-        run_json(capsys, ["ask", "その対象者は？", "--history", str(history), "--json", "--store", str(store)])
+        run_json(capsys, ["ask", "それは何年間ですか", "--history", str(history), "--json", "--store", str(store)])
