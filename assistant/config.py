@@ -49,6 +49,9 @@ class IngestSettings(BaseModel):
         300.0, description="A PDF whose text takes longer than this to extract is refused (the parser is stopped)."
     )
     pdf_memory_mb: int = Field(4096, description="Memory the PDF parser (a child process) may use.")
+    job_nice: int = Field(
+        10, description="Niceness of the background process that indexes an upload from 資料管理 (0-19; higher yields more)."
+    )
 
 
 class RetrieveSettings(BaseModel):
@@ -105,6 +108,9 @@ class UISettings(BaseModel):
     address: str = Field("127.0.0.1", description="Address the UI listens on.")
     login_max_failures: int = Field(5, description="Wrong passwords in a row that lock a user name (0 = never).")
     login_lockout_minutes: float = Field(15.0, description="How long a locked user name stays locked.")
+    session_hours: float = Field(
+        8.0, description="How long a login lasts across reloads (an HttpOnly cookie; logout or removal ends it)."
+    )
 
 
 class PlanSettings(BaseModel):

@@ -9,12 +9,12 @@ in which every file in ui/pages/ is reachable by URL without passing through thi
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlparse
 
 import streamlit as st
 
 from assistant.users import ROLE_LABELS_JA
-from ui.auth import logout
-from ui.common import current_user
+from ui.auth import check_login, cookie_fetch, logout
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -25,8 +25,7 @@ def page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page 
     return st.Page(str(path), title=title, icon=icon, default=default) if path.exists() else None
 
 
-def build_navigation() -> dict[str, list[st.Page]]:
-    user = current_user()
+def build_navigation(user: object | None) -> dict[str, list[st.Page]]:
     if user is None:
         login = page("login.py", "ログイン", "🔐", default=True)
         assert login is not None
@@ -40,7 +39,7 @@ def build_navigation() -> dict[str, list[st.Page]]:
         page("evaluation.py", "評価", "🧪"),
     ]
     sections = {"業務": [p for p in work if p is not None]}
-    if user.role == "admin":
+    if getattr(user, "role", None) == "admin":
         admin = [
             page("documents.py", "資料管理", "📚"),
             page("audit_log.py", "監査ログ", "🧾"),
@@ -50,16 +49,32 @@ def build_navigation() -> dict[str, list[st.Page]]:
     return sections
 
 
+def requested_page() -> str:
+    """The page named by the URL the browser asked for (the last path segment), or ""."""
+    url = st.context.url or ""
+    return urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
 def main() -> None:
     st.set_page_config(page_title="厚木市DX推進計画 策定支援", page_icon="📘", layout="wide")
-    nav = st.navigation(build_navigation())
-    user = current_user()
+    user = check_login()  # re-read from the store on every run; resumes a login from the session cookie
+    if user is None and "next_page" not in st.session_state:
+        st.session_state["next_page"] = requested_page()  # a typed URL or a reload: go there after login
+    sections = build_navigation(user)
+    nav = st.navigation(sections)
     if user is not None:
+        wanted = st.session_state.pop("next_page", "")
+        target = [p for pages in sections.values() for p in pages if wanted and p.url_path == wanted]
+        if target and target[0].url_path != nav.url_path:  # only pages this role has
+            st.switch_page(target[0])
         with st.sidebar:
             st.caption(f"ログイン中: {user.name}（{ROLE_LABELS_JA.get(user.role, user.role)}）")
             if st.button("ログアウト", key="logout", icon="🚪"):
                 logout(record=True)
                 st.rerun()
+            fetch = cookie_fetch()
+            if fetch:
+                st.markdown(fetch)
     nav.run()
 
 

@@ -134,7 +134,7 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         "-m",
         "streamlit",
         "run",
-        str(REPO_ROOT / "streamlit_app.py"),
+        str(REPO_ROOT / "streamlit_server.py"),  # streamlit_app.py plus the session-cookie route
         "--server.port",
         str(port),
         "--server.address",
