@@ -50,7 +50,8 @@ class IngestSettings(BaseModel):
     )
     pdf_memory_mb: int = Field(4096, description="Memory the PDF parser (a child process) may use.")
     job_nice: int = Field(
-        10, description="Niceness of the background process that indexes an upload from 資料管理 (0-19; higher yields more)."
+        10,
+        description="Niceness of the background process that indexes an upload from 資料管理 (0-19; higher yields more).",
     )
 
 

@@ -45,6 +45,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.types import SourceInfo
     from ingest.indexer import ingest_corpus, ingest_paths, summary_lines
 
+    if args.job is not None:  # an upload from 資料管理, run in its own process (ui/jobs.py starts it)
+        from ingest.jobs import run_job
+
+        result = run_job(settings, args.job)
+        if result is None:
+            print(f"ジョブ {args.job} はありません / no such job: {args.job}", file=sys.stderr)
+            return 2
+        return 0 if result.ok else 1
     if not args.paths and not args.corpus:
         print("dxa ingest: PATH か --corpus を指定してください / give PATH… or --corpus", file=sys.stderr)
         return 2
@@ -171,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc-id"), p.add_argument("--title"), p.add_argument("--edition")
     p.add_argument("--level", default="other", choices=["city", "prefecture", "national", "other"])
     p.add_argument("--json", action="store_true"), p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--job", type=int, help="資料管理の登録ジョブを実行（画面が使う） / run an upload job (used by the UI)"
+    )
 
     p = sub.add_parser("remove", parents=[common], help="文書を索引から削除 / remove a document")
     p.add_argument("doc_id")

@@ -1,26 +1,34 @@
 """資料管理 (admin): the indexed documents; upload, re-index and remove.
 
-Uploads are saved under <home>/uploads and indexed with `ingest_file`, the same code `dxa ingest` runs.
+Uploads are saved under <home>/uploads and indexed by a background job (`dxa ingest --job N`, which
+runs `ingest_paths`, the same code as `dxa ingest`), so questions asked meanwhile are not held up.
+The job list below follows each job (queued, n/N chunks, done or failed) and survives a page change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
 
 from assistant.types import SourceInfo
-from ingest.indexer import SUPPORTED_SUFFIXES, FileResult, doc_id_for_path, ingest_file
+from ingest.indexer import SUPPORTED_SUFFIXES, doc_id_for_path
+from ingest.jobs import DONE, FAILED, INDEXING, QUEUED, Job, JobStore
 from ui.common import get_pipeline, get_settings, require_role
-from ui.render import level_label, local_time
+from ui.jobs import current_jobs, start_ingest_job
+from ui.render import level_label, local_time, md_label
 
-require_role("admin")
+me = require_role("admin")
 settings = get_settings()
 pipeline = get_pipeline()
 index = pipeline.index
+jobs = JobStore.from_settings(settings)
 STATUS_JA = {"added": "追加しました", "replaced": "更新しました", "unchanged": "変更はありません（索引済み）"}
+JOB_STATUS_JA = {QUEUED: "待機中", INDEXING: "索引中", DONE: "完了", FAILED: "失敗"}
 
 st.title("資料管理")
 docs = index.documents()
@@ -45,25 +53,25 @@ st.dataframe(
 )
 
 
-def show_result(result: FileResult) -> None:
-    if result.ok:
-        pages = f"、{result.pages}頁" if result.pages else ""
-        st.success(
-            f"{result.doc_id}: {STATUS_JA[result.status]}（{result.chunks} チャンク{pages}、{result.seconds:.1f}秒）"
-        )
-    else:
-        st.error(result.message_ja)
+def enqueue(path: Path, source: SourceInfo, filename: str) -> None:
+    job_id = start_ingest_job(settings, jobs, path, source, filename=filename, user=me.name)
+    st.info(
+        f"{md_label(filename)}: 索引の登録を受け付けました（ジョブ {job_id}）。進み具合は下の「登録ジョブ」に表示されます。"
+    )
 
 
-def run_ingest(path: Path, source: SourceInfo) -> FileResult:
-    bar = st.progress(0.0, text="読み込み中…")
-
-    def on_progress(done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"索引中… {done}/{total} チャンク")
-
-    result = ingest_file(index, settings, path, source, on_progress=on_progress)
-    bar.progress(1.0, text="完了" if result.ok else "エラー")
-    return result
+def job_state(job: Job, now: float) -> str:
+    if job.status == INDEXING:
+        if job.total == 0:
+            return "読み込み中…"
+        eta = job.eta_s(now)
+        left = f"（残り約{eta / 60:.0f}分）" if eta and eta >= 90 else (f"（残り約{eta:.0f}秒）" if eta else "")
+        return f"索引中 {job.done}/{job.total} チャンク{left}"
+    if job.status == DONE:
+        return f"完了: {STATUS_JA.get(job.outcome, job.outcome)}（{job.total} チャンク）"
+    if job.status == FAILED:
+        return f"失敗: {job.message}"
+    return JOB_STATUS_JA[job.status]
 
 
 def safe_filename(name: str) -> str:
@@ -103,12 +111,7 @@ if submitted:
         source = SourceInfo(
             doc_id=doc_id, title=title.strip() or Path(upload.name).stem, level=level, edition=edition.strip()
         )
-        result = run_ingest(path, source)
-        if not result.ok and not any(d.path == str(path.resolve()) for d in index.documents()):
-            path.unlink(missing_ok=True)  # nothing refers to a file that failed to index
-        show_result(result)
-        if result.ok:
-            st.button("一覧を更新", key="refresh_after_upload")
+        enqueue(path, source, upload.name)
 
 if docs:
     by_id = {d.doc_id: d for d in docs}
@@ -128,7 +131,7 @@ if docs:
                 url=record.url,
                 unofficial=record.unofficial,
             )
-            show_result(run_ingest(Path(record.path), source))
+            enqueue(Path(record.path), source, Path(record.path).name)
     with c2:
         confirm = st.checkbox(f"「{record.title}」を索引から削除する", key="confirm_remove")
         if st.button("削除", key="remove", icon="🗑️", disabled=not confirm, type="primary"):
@@ -137,3 +140,40 @@ if docs:
                 f"文書 {record.doc_id} は索引にありません。"
             )
             st.button("一覧を更新", key="refresh_after_remove")
+
+
+def job_list() -> None:
+    """The recent jobs; while one runs this part refreshes every 2 s, and the page when one ends."""
+    now = time.time()
+    shown = current_jobs(jobs)
+    running = {j.id for j in shown if j.active}
+    if st.session_state.get("jobs_running", set()) - running:  # a job ended: the document list changed
+        st.session_state["jobs_running"] = running
+        st.rerun(scope="app")
+    st.session_state["jobs_running"] = running
+    if not shown:
+        st.caption("登録ジョブはありません。")
+        return
+    for job in shown:
+        if job.status == INDEXING and job.total:
+            st.progress(min(job.done / job.total, 1.0), text=md_label(f"{job.filename}: {job_state(job, now)}"))
+    st.dataframe(
+        [
+            {
+                "ジョブ": j.id,
+                "ファイル": j.filename,
+                "文書ID": j.doc_id,
+                "状態": job_state(j, now),
+                "受付": datetime.fromtimestamp(j.created).strftime("%Y-%m-%d %H:%M"),
+                "登録者": j.user,
+            }
+            for j in shown
+        ],
+        hide_index=True,
+        width="stretch",
+        key="job_table",
+    )
+
+
+st.subheader("登録ジョブ")
+st.fragment(job_list, run_every=2.0 if any(j.active for j in jobs.recent()) else None)()
