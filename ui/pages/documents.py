@@ -29,6 +29,7 @@ index = pipeline.index
 jobs = JobStore.from_settings(settings)
 STATUS_JA = {"added": "追加しました", "replaced": "更新しました", "unchanged": "変更はありません（索引済み）"}
 JOB_STATUS_JA = {QUEUED: "待機中", INDEXING: "索引中", DONE: "完了", FAILED: "失敗"}
+JOB_ICONS = {QUEUED: "⏳", INDEXING: "⚙️", DONE: "✅", FAILED: "❌"}
 
 st.title("資料管理")
 docs = index.documents()
@@ -155,24 +156,12 @@ def job_list() -> None:
         st.caption("登録ジョブはありません。")
         return
     for job in shown:
+        line = f"{job.filename}（{job.doc_id}）: {job_state(job, now)}"
         if job.status == INDEXING and job.total:
-            st.progress(min(job.done / job.total, 1.0), text=md_label(f"{job.filename}: {job_state(job, now)}"))
-    st.dataframe(
-        [
-            {
-                "ジョブ": j.id,
-                "ファイル": j.filename,
-                "文書ID": j.doc_id,
-                "状態": job_state(j, now),
-                "受付": datetime.fromtimestamp(j.created).strftime("%Y-%m-%d %H:%M"),
-                "登録者": j.user,
-            }
-            for j in shown
-        ],
-        hide_index=True,
-        width="stretch",
-        key="job_table",
-    )
+            st.progress(min(job.done / job.total, 1.0), text=md_label(line))
+        else:
+            when = datetime.fromtimestamp(job.created).strftime("%m/%d %H:%M")
+            st.markdown(f"{JOB_ICONS[job.status]} {md_label(f'{line}　（受付 {when}・{job.user}）')}")
 
 
 st.subheader("登録ジョブ")
