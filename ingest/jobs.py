@@ -233,8 +233,10 @@ def run_job(settings: Settings, job_id: int) -> FileResult | None:
             source=job.source,
             on_progress=lambda done, total: store.progress(job_id, done, total),
         )
-        if not result.ok and not any(d.path == str(Path(job.path).resolve()) for d in index.documents()):
-            Path(job.path).unlink(missing_ok=True)  # nothing refers to a file that failed to index
+        path = Path(job.path).resolve()
+        uploads = (settings.home / "uploads").resolve()
+        if not result.ok and path.parent == uploads and not any(d.path == str(path) for d in index.documents()):
+            path.unlink(missing_ok=True)  # an upload that failed to index: nothing refers to it
     except BaseException as exc:  # the model or the store would not open: the job still ends, with a reason
         log.exception("job %s failed", job_id)
         store.fail(job_id, f"索引の処理でエラーが発生しました: {exc!r}")
