@@ -86,6 +86,11 @@ def test_a_corrupt_upload_fails_with_its_reason_and_is_not_kept(settings: Settin
     assert not bad.exists()  # nothing refers to a file that failed to index
     assert Pipeline(settings).index.document("broken") is None
 
+    mine = make_corrupt_pdf(tmp_path / "mine.pdf")  # a file outside the uploads is never deleted
+    job_id = store.enqueue(mine, SourceInfo(doc_id="mine", title="mine"), filename="mine.pdf")
+    assert run_child(settings, job_id).returncode == 1
+    assert store.get(job_id).status == FAILED and mine.exists()  # type: ignore[union-attr]
+
 
 def test_a_job_whose_process_died_is_marked_failed(settings: Settings, tmp_path: Path) -> None:
     store = JobStore.from_settings(settings)
