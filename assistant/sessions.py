@@ -64,19 +64,23 @@ def _sha256(text: str) -> str:
 
 
 def load_or_create_key(path: Path) -> bytes:
-    """The per-install HMAC key: 32 random bytes, created once with mode 0600."""
+    """The per-install HMAC key: 32 random bytes, mode 0600, created whole (written aside, then linked)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_bytes()
-        if len(key) >= 32:
-            return key
-        path.unlink()  # a truncated key (crash while writing) is replaced; its sessions end
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+        try:
+            os.link(tmp, path)  # atomic: a second process starting at once keeps the first key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_bytes()
+    if len(key) < 32:  # damaged by hand or a full disk: replace it (its sessions end)
+        path.unlink(missing_ok=True)
         return load_or_create_key(path)
-    with os.fdopen(fd, "wb") as fh:
-        key = secrets.token_bytes(32)
-        fh.write(key)
     return key
 
 
