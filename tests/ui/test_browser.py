@@ -1,4 +1,5 @@
-"""The real app (`dxa ui`) in a real Chromium: login, a cited answer, the source viewer, logout, roles.
+"""The real app (`dxa ui`) in a real Chromium: login, a cited answer, the source viewer, logout, roles, a login
+that survives reloads (HttpOnly cookie) until logout or removal, typed URLs, a question answered while an upload indexes.
 
 Screenshots go to test-artifacts/ui/ (git-ignored) for a person to look at.
 """
