@@ -69,6 +69,10 @@ class IngestSettings(BaseModel):
         description="Ingest symlinks (found in given folders) whose target lies outside the given files and "
         "folders; off = they are skipped with a notice. `dxa ingest --follow-symlinks` turns it on.",
     )
+    job_nice: int = Field(
+        10,
+        description="Niceness of the background process that indexes an upload from 資料管理 (0-19; higher yields more).",
+    )
 
 
 class RetrieveSettings(BaseModel):
@@ -135,6 +139,9 @@ class UISettings(BaseModel):
         "",
         description="XYZ raster tile URL template ({z}/{x}/{y}) drawn under the 地図 page, e.g. a tile server on "
         "the city network; empty = no background map, so the browser fetches nothing from outside.",
+    )
+    session_hours: float = Field(
+        8.0, description="How long a login lasts across reloads (an HttpOnly cookie; logout or removal ends it)."
     )
 
 

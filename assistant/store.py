@@ -133,6 +133,13 @@ class ChromaVectors:
         with self._connected():
             return int(self.collection.count())
 
+    def catch_up(self) -> None:
+        """Make this process's searches see vectors another process (a `dxa ingest`, an upload job) wrote.
+
+        Embedded Chroma applies other processes' writes to its in-memory HNSW index only when this
+        process writes; deleting an id that cannot exist is such a write and changes nothing."""
+        self.collection.delete(ids=["__dxa_catch_up__"])
+
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         n = self.count()
         if n == 0:
@@ -191,6 +198,7 @@ class Index:
         self.vectors = ChromaVectors(settings, name)
         self._sparse: dict[str, BM25Index] = {}
         self._sparse_generation = -1
+        self._dense_generation = self.generation()
 
     # -- small helpers -------------------------------------------------------------------------
     def _meta(self, key: str) -> str:
@@ -426,6 +434,10 @@ class Index:
             if values:
                 clauses.append({key: {"$in": list(values)}})
         where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+        generation = self.generation()
+        if generation != self._dense_generation and not self.settings.store.chroma_url:
+            self.vectors.catch_up()  # another writer changed the store since this process last looked
+            self._dense_generation = generation
         return self.vectors.query(vector, k, where)
 
     def stats(self) -> dict[str, int]:

@@ -300,8 +300,11 @@ def ingest_paths(
     *,
     source: SourceInfo | None = None,
     progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[FileResult]:
-    """Index files and directories. Files that are listed in the bundled manifest keep its metadata."""
+    """Index files and directories. Files that are listed in the bundled manifest keep its metadata.
+
+    `on_progress(done, total)` reports embedded chunks of the file being indexed (an upload job's status)."""
     manifest = _manifest_by_sha(settings)
     files, skipped = expand_paths(paths, follow_symlinks=settings.ingest.follow_symlinks)
     results = [
@@ -314,7 +317,7 @@ def ingest_paths(
             sha = sha256_file(path)
             entry = manifest.get(sha) if src is None else None
             src = entry.source if entry else src
-        results.append(ingest_file(index, settings, path, src, progress=progress, sha256=sha))
+        results.append(ingest_file(index, settings, path, src, progress=progress, on_progress=on_progress, sha256=sha))
     return results
 
 

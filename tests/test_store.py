@@ -92,6 +92,26 @@ def test_sparse_index_sees_other_writers(settings, tmp_path: Path) -> None:
     assert set(reader.index.sparse_indexes()["bigram"].ids) == writer.index.chunk_ids()
 
 
+def test_dense_search_sees_another_process_writing(settings, tmp_path: Path) -> None:
+    """An upload job or `dxa ingest` writes from its own process; the UI's open index must find its vectors."""
+    import subprocess
+    import sys
+
+    reader = Pipeline(settings)
+    vector = reader.embedder.embed_query("計画の期間はいつまでですか")
+    assert reader.index.dense_search(vector, 5) == []  # the reader has its HNSW index open, empty
+    done = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "ingest", str(write(tmp_path / "a.md", TEXT_A)), "--no-progress"],
+        env=dict(os.environ, DXA_HOME=str(settings.home)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    found = {cid for cid, _ in reader.index.dense_search(vector, 5)}
+    assert found and found == reader.index.chunk_ids()
+
+
 @pytest.mark.server
 def test_chroma_server_mode(tmp_path: Path, embed_cache: Path) -> None:
     url = os.environ.get("DXA_TEST_CHROMA_URL")

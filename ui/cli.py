@@ -76,6 +76,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.types import SourceInfo
     from ingest.indexer import ingest_corpus, ingest_paths, summary_lines
 
+    if args.job is not None:  # an upload from 資料管理, run in its own process (ui/jobs.py starts it)
+        from ingest.jobs import run_job
+
+        result = run_job(settings, args.job)
+        if result is None:
+            print(f"ジョブ {args.job} はありません / no such job: {args.job}", file=sys.stderr)
+            return 2
+        return 0 if result.ok else 1
     if not args.paths and not args.corpus:
         print("dxa ingest: PATH か --corpus を指定してください / give PATH… or --corpus", file=sys.stderr)
         return 2
@@ -167,7 +175,7 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         "-m",
         "ui.serve",  # Streamlit's CLI with the upload guard in place before the server starts
         "run",
-        str(REPO_ROOT / "streamlit_app.py"),
+        str(REPO_ROOT / "streamlit_server.py"),  # streamlit_app.py plus the session-cookie route
         "--server.port",
         str(port),
         "--server.address",
@@ -208,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--follow-symlinks",
         action="store_true",
         help="also ingest symlinks that point outside the given folders (ingest.follow_symlinks)",
+    )
+    p.add_argument(
+        "--job", type=int, help="資料管理の登録ジョブを実行（画面が使う） / run an upload job (used by the UI)"
     )
 
     p = sub.add_parser("remove", parents=[common], help="文書を索引から削除 / remove a document")

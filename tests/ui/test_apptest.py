@@ -3,13 +3,17 @@ safe rendering of hostile documents, 資料管理, 監査ログ, ユーザー管
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from assistant.audit import AuditLog
+from assistant.errors import AuthError
 from assistant.users import User, UserStore
+from ingest.jobs import JobStore
 from tests.factories import make_corrupt_pdf, make_pdf
 from tests.ui.conftest import PASSWORDS, XSS_QUESTION
 
@@ -175,6 +179,22 @@ def test_admin_pages(ui_home: Path) -> None:
     assert UserStore(ui_home / "users.sqlite").verify("suzuki", "suzuki-pass-1").role == "staff"
 
 
+def wait_for_jobs(at: AppTest, home: Path, timeout_s: float = 600) -> AppTest:
+    """Wait for the upload jobs' processes to end (however fast the machine), then rerun the page."""
+    store, deadline = JobStore(home / "jobs.sqlite"), time.time() + timeout_s
+    while any(j.active for j in store.recent()):
+        assert time.time() < deadline, "upload job did not end"
+        time.sleep(0.5)
+    return at.run()
+
+
+def job_states(at: AppTest) -> list[str]:
+    """The job lines on 資料管理, newest first, as the browser shows them (the Markdown escapes removed)."""
+    lines = [m.value.replace("\\", "") for m in at.markdown if m.value[:1] in "⏳⚙✅❌"]
+    lines += [p.proto.text.replace("\\", "") for p in at.get("progress")]
+    return [line.split(": ", 1)[1] for line in lines]
+
+
 def test_admin_uploads_indexes_and_removes(ui_home: Path, tmp_path: Path) -> None:
     pdf = make_pdf(tmp_path / "kaigi.pdf", ["厚木市DX推進本部会議の議事録である。\n電子申請の拡大を決定した。"])
     at = login("admin1")
@@ -184,21 +204,64 @@ def test_admin_uploads_indexes_and_removes(ui_home: Path, tmp_path: Path) -> Non
     at.selectbox(key="upload_level").set_value("city")
     at.button[0].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any("kaigi: 追加しました" in s.value for s in at.success)
+    assert any("索引の登録を受け付けました" in i.value for i in at.info)  # indexing runs in its own process
+    assert job_states(at)[0].startswith(("待機中", "読み込み中…", "索引中", "完了")), job_states(at)
+    wait_for_jobs(at, ui_home)
+    assert job_states(at)[0].startswith("完了: 追加しました")
     assert list((ui_home / "uploads").glob("*-kaigi.pdf"))
+    assert "kaigi" in set(at.dataframe[0].value["文書ID"])  # the list refreshed when the job ended
 
     bad = make_corrupt_pdf(tmp_path / "broken.pdf")
     at.file_uploader[0].set_value(("broken.pdf", bad.read_bytes(), "application/pdf"))
     at.button[0].click().run()
-    assert at.error and "broken" in at.error[0].value
+    wait_for_jobs(at, ui_home)
+    assert not at.exception
+    state = job_states(at)[0]
+    assert state.startswith("失敗: ") and "broken" in state, state
     assert not list((ui_home / "uploads").glob("*-broken.pdf"))
 
-    at.run()
-    assert "kaigi" in set(at.dataframe[0].value["文書ID"])
+    at.switch_page("ui/pages/chat.py").run()
+    at.switch_page("ui/pages/documents.py").run()  # the job list survives a page change
+    assert len(job_states(at)) == 2
     at.selectbox(key="manage_doc").set_value("kaigi").run()
     at.checkbox(key="confirm_remove").check().run()
     at.button(key="remove").click().run()
     assert any("削除しました: kaigi" in s.value for s in at.success)
+
+
+def test_a_removed_or_locked_user_is_logged_out_on_the_next_click(ui_home: Path) -> None:
+    users = UserStore(ui_home / "users.sqlite")
+    at = login("staff1")
+    assert at.chat_input
+    users.remove("staff1")
+    ask_after = at.chat_input[0].set_value(QUESTION).run()  # the question of the open session is not answered
+    assert not ask_after.exception and not ask_after.chat_input and ask_after.session_state.get("user") is None
+    assert {w.key for w in ask_after.text_input} == {"login_name", "login_password"}
+    assert AuditLog(ui_home / "audit.sqlite").query() == []  # nothing answered, nothing logged
+
+    users.add("staff2", "staff-password-2", "staff")
+    at = login("staff2", "staff-password-2")
+    assert at.chat_input
+    for _ in range(5):  # someone else locks the name
+        with pytest.raises(AuthError):
+            users.verify("staff2", "wrong-password")
+    at.run()
+    assert not at.chat_input and at.session_state.get("user") is None
+
+
+def test_a_role_change_takes_effect_at_once(ui_home: Path) -> None:
+    at = login("admin1")
+    at.switch_page("ui/pages/documents.py").run()
+    assert at.title[0].value == "資料管理"
+    with sqlite3.connect(ui_home / "users.sqlite") as db:  # demoted by another admin meanwhile
+        db.execute("UPDATE users SET role = 'staff' WHERE name = 'admin1'")
+    at.run()
+    assert not at.exception and at.title[0].value != "資料管理" and at.session_state["user"].role == "staff"
+    assert not any("資料管理" in str(e.value) for e in at.dataframe)
+    for page in ADMIN_PAGES:
+        with pytest.raises(ValueError):  # gone from the navigation
+            at.switch_page(page)
+    assert at.chat_input  # still logged in, as staff
 
 
 def test_hostile_document_is_rendered_escaped(ui_home: Path) -> None:

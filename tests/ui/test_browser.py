@@ -1,4 +1,5 @@
-"""The real app (`dxa ui`) in a real Chromium: login, a cited answer, the source viewer, logout, roles.
+"""The real app (`dxa ui`) in a real Chromium: login, a cited answer, the source viewer, logout, roles, a login
+that survives reloads (HttpOnly cookie) until logout or removal, typed URLs, a question answered while an upload indexes.
 
 Screenshots go to test-artifacts/ui/ (git-ignored) for a person to look at.
 """
@@ -36,6 +37,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+SERVER_ENV: dict[str, str] = {}  # the environment `dxa ui` runs with: the same home for `dxa user …` calls
 
 
 def free_port() -> int:
@@ -94,6 +98,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, embed_cache: Path) -> Itera
 @contextmanager
 def running_ui(env: dict[str, str], work: Path) -> Iterator[str]:
     """`dxa ui` on a free port with `env`, its log in `work`; yields the URL once it is healthy."""
+    SERVER_ENV.update(env)
     port = free_port()
     log = (work / "ui.log").open("w")
     proc = subprocess.Popen([*DXA, "ui", "--port", str(port)], env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
@@ -148,12 +153,13 @@ def shot(pg, name: str) -> None:  # type: ignore[no-untyped-def]
     pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def log_in(pg, server: str, name: str) -> None:  # type: ignore[no-untyped-def]
-    pg.goto(server)
+def log_in(pg, server: str, name: str, *, password: str | None = None, landing: str = "チャット") -> None:  # type: ignore[no-untyped-def]
+    if pg.url != server and not pg.url.startswith(server + "/"):
+        pg.goto(server)
     pg.get_by_label("ユーザー名").fill(name)
-    pg.get_by_label("パスワード").fill(PASSWORDS[name])
+    pg.get_by_label("パスワード").fill(password or PASSWORDS[name])
     pg.get_by_role("button", name="ログイン").click()
-    pg.get_by_role("heading", name="チャット").wait_for()
+    pg.get_by_role("heading", name=landing).wait_for()
 
 
 def ask(pg, question: str) -> None:  # type: ignore[no-untyped-def]
@@ -194,11 +200,126 @@ def test_staff_cannot_reach_documents_page(page, server: str) -> None:  # type: 
     pg = page
     log_in(pg, server, "staff1")
     assert pg.get_by_test_id("stSidebarNav").get_by_text("資料管理").count() == 0
-    pg.goto(f"{server}/documents")  # a new session: back to the login page, never the admin page
-    pg.get_by_role("button", name="ログイン").wait_for()
+    session_cookie(pg)
+    pg.goto(f"{server}/documents")  # typed: the login holds (cookie), the admin page stays out of reach
+    pg.get_by_role("heading", name="チャット").wait_for()
     assert pg.get_by_role("heading", name="資料管理").count() == 0
+    fresh = pg.context.browser.new_context(locale="ja-JP")  # no cookie: the login page, at that URL
+    other = fresh.new_page()
+    other.set_default_timeout(60_000)
+    other.goto(f"{server}/documents")
+    other.get_by_role("button", name="ログイン").wait_for()
+    assert other.get_by_role("heading", name="資料管理").count() == 0
+    log_in(other, server, "staff1")  # lands on チャット: the role has no 資料管理
+    assert other.get_by_role("heading", name="資料管理").count() == 0
+    fresh.close()
+
+
+def session_cookie(pg, timeout_s: float = 60) -> dict:  # type: ignore[no-untyped-def]
+    """The session cookie, once the page's fetch of the cookie route has set it."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        found = [c for c in pg.context.cookies() if c["name"] == "dxa_session"]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError("the session cookie was never set")
+
+
+def test_login_survives_reloads_and_typed_urls_until_logout(page, browser, server: str) -> None:  # type: ignore[no-untyped-def]
+    pg = page
     log_in(pg, server, "staff1")
-    assert pg.get_by_role("heading", name="資料管理").count() == 0
+    cookie = session_cookie(pg)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert cookie["expires"] - time.time() == pytest.approx(8 * 3600, abs=300)  # DXA_UI__SESSION_HOURS
+    assert "dxa_session" not in pg.evaluate("document.cookie")  # no script in the page can read it
+    pg.reload()
+    pg.get_by_role("heading", name="チャット").wait_for()
+    assert pg.get_by_role("button", name="ログイン").count() == 0
+    pg.goto(f"{server}/map")  # a typed URL opens that page, still logged in
+    pg.get_by_role("heading", name="地図").wait_for()
+    shot(pg, "10-reload-keeps-login")
+    pg.get_by_role("button", name="ログアウト").click()
+    pg.get_by_role("button", name="ログイン").wait_for()
+    pg.reload()  # logout revoked the cookie's session on the server
+    pg.get_by_role("button", name="ログイン").wait_for()
+    assert pg.get_by_test_id("stSidebarNav").count() == 0
+    replay = browser.new_context(locale="ja-JP")  # the old cookie, replayed elsewhere, opens nothing
+    replay.add_cookies([cookie])
+    other = replay.new_page()
+    other.set_default_timeout(60_000)
+    other.goto(server)
+    other.get_by_role("button", name="ログイン").wait_for()
+    assert other.get_by_role("button", name="ログアウト").count() == 0
+    replay.close()
+
+
+def test_a_typed_url_opens_after_login(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    pg = page
+    pg.goto(f"{server}/audit_log")
+    pg.get_by_role("button", name="ログイン").wait_for()
+    assert pg.get_by_role("heading", name="監査ログ").count() == 0  # the login form first
+    log_in(pg, server, "admin1", landing="監査ログ")
+    assert pg.url.endswith("/audit_log")
+
+
+def test_removing_a_user_ends_their_open_login(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    pg = page
+    dxa(SERVER_ENV, "user", "add", "temp1", "--role", "staff", stdin="temp-password-1\n")
+    log_in(pg, server, "temp1", password="temp-password-1")
+    session_cookie(pg)
+    dxa(SERVER_ENV, "user", "remove", "temp1")
+    ask_box = pg.get_by_placeholder("質問を入力してください", exact=False)
+    ask_box.fill(QUESTION)
+    ask_box.press("Enter")  # the open tab's next question: logged out instead of answered
+    pg.get_by_role("button", name="ログイン").wait_for()
+    dxa(SERVER_ENV, "user", "add", "temp1", "--role", "staff", stdin="temp-password-1\n")
+    pg.reload()  # the cookie died with the user; a new user of that name does not inherit it
+    pg.get_by_role("button", name="ログイン").wait_for()
+    assert pg.get_by_role("button", name="ログアウト").count() == 0
+    dxa(SERVER_ENV, "user", "remove", "temp1")
+
+
+def test_staff_question_is_answered_while_an_upload_indexes(browser, server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sections = [
+        f"第{n}節 公用車の電気自動車への転換。第{n}地区の公用車を順次電気自動車に切り替え、充電設備を庁舎に設ける。"
+        f"切り替えの費用と効果は第{n}地区ごとに毎年度検証し、結果を公表する。" * 4
+        for n in range(1, 41)
+    ]
+    sections[20] += "公用車の電気自動車への転換は令和12年度までに完了する。"
+    pdf = make_pdf(tmp_path / "ev-keikaku.pdf", sections, title="公用車EV化計画")
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP") for _ in range(2)]
+    admin, staff = (c.new_page() for c in contexts)
+    for pg in (admin, staff):
+        pg.set_default_timeout(120_000)
+    try:
+        log_in(admin, server, "admin1")
+        admin.get_by_test_id("stSidebarNav").get_by_text("資料管理").click()
+        admin.get_by_role("heading", name="資料管理").wait_for()
+        admin.locator("input[type=file]").set_input_files(str(pdf))
+        admin.get_by_label("表題").fill("公用車EV化計画")
+        admin.get_by_role("button", name="索引に登録").click()
+        admin.get_by_text("索引の登録を受け付けました", exact=False).wait_for()
+
+        log_in(staff, server, "staff1")  # meanwhile, a staff member asks
+        ask(staff, QUESTION)
+        assert "令和9(2027)年度から令和14(2032)年度" in staff.get_by_test_id("stMainBlockContainer").inner_text()
+        shot(admin, "11-job-while-staff-asked")
+
+        admin.get_by_test_id("stSidebarNav").get_by_text("チャット").click()  # the job outlives a page change
+        admin.get_by_role("heading", name="チャット").wait_for()
+        admin.get_by_test_id("stSidebarNav").get_by_text("資料管理").click()
+        admin.get_by_text("ev-keikaku.pdf（ev-keikaku）", exact=False).first.wait_for()
+        admin.get_by_text("完了: 追加しました", exact=False).wait_for(timeout=900_000)  # refreshes by itself
+        shot(admin, "12-job-done")
+
+        ask(staff, "公用車の電気自動車への転換はいつまでに完了しますか")  # the new document is searchable at once
+        main = staff.get_by_test_id("stMainBlockContainer")
+        main.get_by_test_id("stExpander").filter(has_text="公用車EV化計画").first.wait_for()
+        assert "令和12年度" in main.inner_text()
+    finally:
+        for c in contexts:
+            c.close()
 
 
 def test_admin_sees_admin_pages_and_pdf_page_image(page, server: str) -> None:  # type: ignore[no-untyped-def]

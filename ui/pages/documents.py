@@ -1,27 +1,37 @@
 """資料管理 (admin): the indexed documents; upload, re-index and remove.
 
-Uploads are saved under <home>/uploads and indexed with `ingest_file`, the same code `dxa ingest` runs.
+Uploads are saved under <home>/uploads and indexed by a background job (`dxa ingest --job N`, which
+runs `ingest_paths`, the same code as `dxa ingest`), so questions asked meanwhile are not held up.
+The job list below follows each job (queued, n/N chunks, done or failed) and survives a page change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
 
+from assistant.errors import DXAError
 from assistant.types import SourceInfo
-from ingest.indexer import SUPPORTED_SUFFIXES, FileResult, ingest_file
+from ingest.indexer import SUPPORTED_SUFFIXES, assign_doc_id
+from ingest.jobs import DONE, FAILED, INDEXING, QUEUED, Job, JobStore
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
+from ui.jobs import current_jobs, start_ingest_job
 from ui.render import level_label, local_time, md
 
-require_role("admin")
+me = require_role("admin")
 settings = get_settings()
 pipeline = get_pipeline()
 index = pipeline.index
+jobs = JobStore.from_settings(settings)
 STATUS_JA = {"added": "追加しました", "replaced": "更新しました", "unchanged": "変更はありません（索引済み）"}
+JOB_STATUS_JA = {QUEUED: "待機中", INDEXING: "索引中", DONE: "完了", FAILED: "失敗"}
+JOB_ICONS = {QUEUED: "⏳", INDEXING: "⚙️", DONE: "✅", FAILED: "❌"}
 
 st.title("資料管理")
 docs = index.documents()
@@ -46,25 +56,26 @@ st.dataframe(
 )
 
 
-def show_result(result: FileResult) -> None:
-    if result.ok:
-        pages = f"、{result.pages}頁" if result.pages else ""
-        st.success(
-            f"{md(result.doc_id)}: {STATUS_JA[result.status]}（{result.chunks} チャンク{pages}、{result.seconds:.1f}秒）"
-        )
-    else:
-        st.error(md(result.message_ja))
+def enqueue(path: Path, source: SourceInfo, filename: str, event: str) -> None:
+    job_id = start_ingest_job(settings, jobs, path, source, filename=filename, user=me.name)
+    record_admin_event(event, f"{source.doc_id}: ジョブ {job_id}（{filename}）")
+    st.info(
+        f"{md(filename)}: 索引の登録を受け付けました（ジョブ {job_id}）。進み具合は下の「登録ジョブ」に表示されます。"
+    )
 
 
-def run_ingest(path: Path, source: SourceInfo, name: str | None = None) -> FileResult:
-    bar = st.progress(0.0, text="読み込み中…")
-
-    def on_progress(done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"索引中… {done}/{total} チャンク")
-
-    result = ingest_file(index, settings, path, source, on_progress=on_progress, name=name)
-    bar.progress(1.0, text="完了" if result.ok else "エラー")
-    return result
+def job_state(job: Job, now: float) -> str:
+    if job.status == INDEXING:
+        if job.total == 0:
+            return "読み込み中…"
+        eta = job.eta_s(now)
+        left = f"（残り約{eta / 60:.0f}分）" if eta and eta >= 90 else (f"（残り約{eta:.0f}秒）" if eta else "")
+        return f"索引中 {job.done}/{job.total} チャンク{left}"
+    if job.status == DONE:
+        return f"完了: {STATUS_JA.get(job.outcome, job.outcome)}（{job.total} チャンク）"
+    if job.status == FAILED:
+        return f"失敗: {job.message}"
+    return JOB_STATUS_JA[job.status]
 
 
 def safe_filename(name: str) -> str:
@@ -100,19 +111,17 @@ if submitted:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe_filename(upload.name)}"
         path.write_bytes(data)
-        source = SourceInfo(  # no 文書ID given: the indexer derives one from the upload's name
-            doc_id=doc_id_in.strip(),
-            title=title.strip() or Path(upload.name).stem,
-            level=level,
-            edition=edition.strip(),
-        )
-        result = run_ingest(path, source, name=upload.name)
-        if not result.ok and not any(d.path == str(path.resolve()) for d in index.documents()):
-            path.unlink(missing_ok=True)  # nothing refers to a file that failed to index
-        record_admin_event("doc_upload", f"{result.doc_id or doc_id_in.strip()}: {result.status}（{upload.name}）")
-        show_result(result)
-        if result.ok:
-            st.button("一覧を更新", key="refresh_after_upload")
+        try:  # a typed 文書ID used by another file is refused here, before a job is queued
+            doc_id = assign_doc_id(index, path, doc_id_in.strip(), name=upload.name)
+        except DXAError as exc:
+            if not any(d.path == str(path.resolve()) for d in docs):
+                path.unlink(missing_ok=True)  # nothing refers to it
+            st.error(md(exc.user_message("ja")))
+        else:
+            source = SourceInfo(
+                doc_id=doc_id, title=title.strip() or Path(upload.name).stem, level=level, edition=edition.strip()
+            )
+            enqueue(path, source, upload.name, "doc_upload")
 
 if docs:
     by_id = {d.doc_id: d for d in docs}
@@ -132,9 +141,7 @@ if docs:
                 url=record.url,
                 unofficial=record.unofficial,
             )
-            result = run_ingest(Path(record.path), source)
-            record_admin_event("doc_reindex", f"{record.doc_id}: {result.status}")
-            show_result(result)
+            enqueue(Path(record.path), source, Path(record.path).name, "doc_reindex")
     with c2:
         confirm = st.checkbox(f"「{md(record.title)}」を索引から削除する", key="confirm_remove")
         if st.button("削除", key="remove", icon="🗑️", disabled=not confirm, type="primary"):
@@ -144,3 +151,28 @@ if docs:
                 f"文書 {md(record.doc_id)} は索引にありません。"
             )
             st.button("一覧を更新", key="refresh_after_remove")
+
+
+def job_list() -> None:
+    """The recent jobs; while one runs this part refreshes every 2 s, and the page when one ends."""
+    now = time.time()
+    shown = current_jobs(jobs)
+    running = {j.id for j in shown if j.active}
+    if st.session_state.get("jobs_running", set()) - running:  # a job ended: the document list changed
+        st.session_state["jobs_running"] = running
+        st.rerun(scope="app")
+    st.session_state["jobs_running"] = running
+    if not shown:
+        st.caption("登録ジョブはありません。")
+        return
+    for job in shown:
+        line = f"{job.filename}（{job.doc_id}）: {job_state(job, now)}"
+        if job.status == INDEXING and job.total:
+            st.progress(min(job.done / job.total, 1.0), text=md(line))
+        else:
+            when = datetime.fromtimestamp(job.created).strftime("%m/%d %H:%M")
+            st.markdown(f"{JOB_ICONS[job.status]} {md(f'{line}　（受付 {when}・{job.user}）')}")
+
+
+st.subheader("登録ジョブ")
+st.fragment(job_list, run_every=2.0 if any(j.active for j in jobs.recent()) else None)()
