@@ -21,8 +21,19 @@ settings = get_settings()
 pipeline = get_pipeline()
 index = pipeline.index
 STATUS_JA = {"added": "追加しました", "replaced": "更新しました", "unchanged": "変更はありません（索引済み）"}
+# After an upload or a removal the page reruns, so the list, the count and the choices are read afresh;
+# the outcome is carried over the rerun here, and the widgets named in RESET go back to their defaults.
+FLASH, RESET = "documents_flash", "documents_reset"
+UPLOAD_DEFAULTS = {"upload_title": "", "upload_level": None, "upload_edition": "", "upload_doc_id": ""}
 
 st.title("資料管理")
+for key, value in st.session_state.pop(RESET, {}).items():
+    st.session_state[key] = value  # set (not deleted) so the browser's widget follows too
+for ok, message in st.session_state.pop(FLASH, []):
+    if ok:
+        st.success(message)
+    else:
+        st.error(message)
 docs = index.documents()
 st.caption(f"索引: {settings.index_dir} ／ 文書 {len(docs)} 件")
 st.dataframe(
@@ -45,14 +56,25 @@ st.dataframe(
 )
 
 
+def result_message(result: FileResult) -> str:
+    if not result.ok:
+        return result.message_ja
+    pages = f"、{result.pages}頁" if result.pages else ""
+    return f"{result.doc_id}: {STATUS_JA[result.status]}（{result.chunks} チャンク{pages}、{result.seconds:.1f}秒）"
+
+
 def show_result(result: FileResult) -> None:
     if result.ok:
-        pages = f"、{result.pages}頁" if result.pages else ""
-        st.success(
-            f"{result.doc_id}: {STATUS_JA[result.status]}（{result.chunks} チャンク{pages}、{result.seconds:.1f}秒）"
-        )
+        st.success(result_message(result))
     else:
         st.error(result.message_ja)
+
+
+def rerun_with(ok: bool, message: str, reset: dict[str, object] | None = None) -> None:
+    """Rerun the page (fresh list and count) and show `message` at its top."""
+    st.session_state[FLASH] = [(ok, message)]
+    st.session_state[RESET] = reset or {}
+    st.rerun()
 
 
 def run_ingest(path: Path, source: SourceInfo) -> FileResult:
@@ -81,7 +103,12 @@ with st.form("upload", clear_on_submit=False):
     c1, c2, c3, c4 = st.columns(4)
     title = c1.text_input("表題", key="upload_title", placeholder="空欄ならファイルから")
     level = c2.selectbox(
-        "区分", ["city", "prefecture", "national", "other"], format_func=level_label, key="upload_level"
+        "区分",
+        ["city", "prefecture", "national", "other"],
+        index=None,  # chosen for every upload: a choice carried over from the last one would go unnoticed
+        format_func=level_label,
+        key="upload_level",
+        placeholder="選んでください",
     )
     edition = c3.text_input("版", key="upload_edition", placeholder="例: 2027年3月版")
     doc_id_in = c4.text_input("文書ID（任意）", key="upload_doc_id", placeholder="空欄ならファイル名から")
@@ -89,6 +116,8 @@ with st.form("upload", clear_on_submit=False):
 if submitted:
     if upload is None:
         st.error("ファイルを選んでください。")
+    elif level is None:
+        st.error("区分（市・県・国・その他）を選んでください。")
     elif Path(upload.name).suffix.lower() not in SUPPORTED_SUFFIXES:
         st.error(f"{upload.name}: この形式は登録できません（PDF・テキスト・Markdown・GeoPackage のみ）。")
     elif upload.size > max_mb * 1_000_000:
@@ -106,13 +135,15 @@ if submitted:
         result = run_ingest(path, source)
         if not result.ok and not any(d.path == str(path.resolve()) for d in index.documents()):
             path.unlink(missing_ok=True)  # nothing refers to a file that failed to index
-        show_result(result)
         if result.ok:
-            st.button("一覧を更新", key="refresh_after_upload")
+            rerun_with(True, result_message(result), UPLOAD_DEFAULTS)
+        show_result(result)
 
 if docs:
     by_id = {d.doc_id: d for d in docs}
     st.subheader("再索引・削除")
+    if st.session_state.get("manage_doc") not in by_id:
+        st.session_state.pop("manage_doc", None)  # the chosen document was removed
     chosen = st.selectbox("文書", list(by_id), key="manage_doc", format_func=lambda i: f"{i} — {by_id[i].title}")
     record = by_id[chosen]
     c1, c2 = st.columns(2)
@@ -128,12 +159,15 @@ if docs:
                 url=record.url,
                 unofficial=record.unofficial,
             )
-            show_result(run_ingest(Path(record.path), source))
+            result = run_ingest(Path(record.path), source)
+            if result.ok:
+                rerun_with(True, result_message(result))
+            show_result(result)
     with c2:
         confirm = st.checkbox(f"「{record.title}」を索引から削除する", key="confirm_remove")
         if st.button("削除", key="remove", icon="🗑️", disabled=not confirm, type="primary"):
             removed = index.remove_document(record.doc_id)
-            st.success(f"削除しました: {record.doc_id}（{removed} チャンク）") if removed >= 0 else st.error(
-                f"文書 {record.doc_id} は索引にありません。"
-            )
-            st.button("一覧を更新", key="refresh_after_remove")
+            if removed >= 0:
+                rerun_with(True, f"削除しました: {record.doc_id}（{removed} チャンク）", {"confirm_remove": False})
+            else:
+                rerun_with(False, f"文書 {record.doc_id} は索引にありません。", {"confirm_remove": False})

@@ -1,0 +1,123 @@
+"""資料管理 through AppTest: an upload and a removal leave the page whole, with a fresh list and count,
+and the form does not carry the last upload's 区分 into the next one. Plus a check that no page holds
+a bare expression that Streamlit's magic would try to display."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from assistant.users import User
+from tests.factories import make_pdf
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "ui" / "pages" / "documents.py")
+TIMEOUT = 120
+
+
+def admin_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state["user"] = User("admin1", "admin")
+    return at.run()
+
+
+def count_caption(at: AppTest) -> str:
+    return next(c.value for c in at.caption if "文書 " in c.value and " 件" in c.value)
+
+
+def listed(at: AppTest) -> set[str]:
+    return set(at.dataframe[0].value["文書ID"])
+
+
+def test_upload_then_removal_refreshes_the_page_and_resets_the_form(ui_home: Path, tmp_path: Path) -> None:
+    pdf = make_pdf(tmp_path / "kaigi.pdf", ["厚木市DX推進本部会議の議事録である。\n電子申請の拡大を決定した。"])
+    at = admin_page()
+    assert not at.exception
+    before = listed(at)
+    assert "kaigi" not in before and count_caption(at).endswith(f"文書 {len(before)} 件")
+    assert at.selectbox(key="upload_level").value is None  # 区分 is chosen for each upload
+
+    at.file_uploader[0].set_value(("kaigi.pdf", pdf.read_bytes(), "application/pdf"))
+    at.text_input(key="upload_title").input("推進本部会議 議事録")
+    at.selectbox(key="upload_level").set_value("national")
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success if s.value.startswith("kaigi: 追加しました")]
+    assert listed(at) == before | {"kaigi"}  # no 一覧を更新 needed: list and count are fresh
+    assert count_caption(at).endswith(f"文書 {len(before) + 1} 件")
+    assert at.selectbox(key="upload_level").value is None  # the 国 choice does not carry over
+    assert at.text_input(key="upload_title").value == ""
+    assert any(o.startswith("kaigi") for o in at.selectbox(key="manage_doc").options)
+
+    # a second upload without a 区分 is refused rather than filed under the last one's
+    at.file_uploader[0].set_value(("kaigi2.pdf", pdf.read_bytes(), "application/pdf"))
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["区分（市・県・国・その他）を選んでください。"]
+    assert listed(at) == before | {"kaigi"}
+
+    at.selectbox(key="manage_doc").set_value("kaigi").run()
+    at.checkbox(key="confirm_remove").check().run()
+    at.button(key="remove").click().run()
+    assert not at.exception, at.exception  # was: SyntaxError: '(' was never closed
+    assert not at.error
+    assert [s.value for s in at.success if s.value.startswith("削除しました: kaigi")]
+    assert listed(at) == before  # the removed document is gone from the list at once
+    assert count_caption(at).endswith(f"文書 {len(before)} 件")
+    assert not any(o.startswith("kaigi") for o in at.selectbox(key="manage_doc").options)
+    assert at.checkbox(key="confirm_remove").value is False  # the next removal needs a new confirmation
+    assert at.button(key="remove").disabled
+
+
+def _magic_targets(tree: ast.Module) -> list[ast.Expr]:
+    """Expression statements that Streamlit's magic would wrap in st.write (calls and docstrings excepted)."""
+    out = []
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        for stmts in (body, getattr(node, "orelse", None), getattr(node, "finalbody", None)):
+            if not isinstance(stmts, list):
+                continue
+            for i, stmt in enumerate(stmts):
+                if not isinstance(stmt, ast.Expr) or isinstance(stmt.value, ast.Call | ast.Await | ast.Yield):
+                    continue
+                docstring = i == 0 and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+                if docstring and isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                out.append(stmt)
+    return out
+
+
+def test_no_page_has_a_bare_expression_for_magic_to_display() -> None:
+    # magic rewrites the scripts Streamlit runs (the app and its pages), not the modules they import
+    files = [ROOT / "streamlit_app.py", ROOT / "ui" / "app.py", *sorted((ROOT / "ui" / "pages").glob("*.py"))]
+    found = [
+        f"{path.relative_to(ROOT)}:{stmt.lineno}: {ast.unparse(stmt)[:60]}"
+        for path in files
+        for stmt in _magic_targets(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert found == []
+    # the check does catch the statement that broke 削除
+    bad = ast.parse('removed = 1\nst.success("x") if removed >= 0 else st.error(\n    "y"\n)\n')
+    assert len(_magic_targets(bad)) == 1
+
+
+def test_magic_is_off_for_the_served_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+    import tomllib
+
+    from tests.conftest import make_settings
+    from ui import cli
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"]["magicEnabled"] is False  # `streamlit run streamlit_app.py` from the root
+    started: list[list[str]] = []
+
+    def execve(path: str, argv: list[str], env: dict[str, str]) -> None:
+        started.append(argv)
+
+    monkeypatch.setattr(cli.os, "execve", execve)
+    cli.cmd_ui(argparse.Namespace(port=None), make_settings(tmp_path / "home"))
+    [argv] = started
+    assert argv[argv.index("--runner.magicEnabled") + 1] == "false"  # `dxa ui`, from any directory
