@@ -189,6 +189,7 @@ def test_admin_uploads_indexes_and_removes(ui_home: Path, tmp_path: Path) -> Non
 
     bad = make_corrupt_pdf(tmp_path / "broken.pdf")
     at.file_uploader[0].set_value(("broken.pdf", bad.read_bytes(), "application/pdf"))
+    at.selectbox(key="upload_level").set_value("city")  # chosen for each upload
     at.button[0].click().run()
     assert at.error and "broken" in at.error[0].value
     assert not list((ui_home / "uploads").glob("*-broken.pdf"))
@@ -198,7 +199,9 @@ def test_admin_uploads_indexes_and_removes(ui_home: Path, tmp_path: Path) -> Non
     at.selectbox(key="manage_doc").set_value("kaigi").run()
     at.checkbox(key="confirm_remove").check().run()
     at.button(key="remove").click().run()
+    assert not at.exception, at.exception
     assert any("削除しました: kaigi" in s.value for s in at.success)
+    assert "kaigi" not in set(at.dataframe[0].value["文書ID"])
 
 
 def test_hostile_document_is_rendered_escaped(ui_home: Path) -> None:
