@@ -72,7 +72,7 @@ heat = (
     )
     .properties(height=max(240, 22 * len(matrix.rows)))
 )
-st.altair_chart(heat, use_container_width=True)
+st.altair_chart(heat, width="stretch")
 st.caption(f"一部対応 ≥ {partial:g}、対応あり ≥ {full:g}（eval/calibrate_alignment.py で校正）")
 
 # -- table ------------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ table = pd.DataFrame(
         for r in matrix.rows
     ]
 )
-st.dataframe(table, use_container_width=True, hide_index=True)
+st.dataframe(table, width="stretch", hide_index=True)
 
 d1, d2 = st.columns(2)
 d1.download_button(
@@ -130,7 +130,7 @@ with st.expander("候補となった市の記述（スコア順）"):
             [{"市の記述": m.chunk.section, "スコア": round(m.score, 2), "判定": m.verdict} for m in row.matches]
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 
 # -- gaps -------------------------------------------------------------------------------------------
@@ -153,5 +153,5 @@ else:
             ]
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
