@@ -6,7 +6,7 @@ import pydeck as pdk
 import streamlit as st
 
 from ui.common import get_pipeline, require_role
-from ui.mapdata import deck_rows, features
+from ui.mapdata import deck_rows, features, fit_view
 from ui.render import block, safe
 
 require_role()
@@ -42,9 +42,7 @@ layer = pdk.Layer(
     radius_max_pixels=30,
     pickable=True,
 )
-view = pdk.ViewState(
-    latitude=sum(f.lat for f in feats) / len(feats), longitude=sum(f.lon for f in feats) / len(feats), zoom=13
-)
+view = pdk.ViewState(**vars(fit_view(feats, cited)))  # fitted to the cited features, else to all
 # "text" tooltips are shown as plain text (an "html" tooltip would render attribute values as markup).
 deck = pdk.Deck(layers=[layer], initial_view_state=view, map_style=None, tooltip={"text": "{label}"})
 event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map_chart")
