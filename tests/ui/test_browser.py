@@ -268,6 +268,7 @@ def test_admin_uploads_then_removes_a_document_without_error(  # type: ignore[no
     pg.get_by_role("button", name="索引に登録").click()
     main.get_by_text("kaigi: 追加しました", exact=False).wait_for(timeout=180_000)
     assert count.inner_text() != before  # the count follows the upload without 一覧を更新
+    assert pg.get_by_test_id("stFileChipName").count() == 0  # the form is empty for the next upload
 
     manage = pg.get_by_test_id("stSelectbox").filter(has=pg.get_by_text("文書", exact=True))
     manage.click()
@@ -279,6 +280,7 @@ def test_admin_uploads_then_removes_a_document_without_error(  # type: ignore[no
     assert pg.get_by_test_id("stException").count() == 0
     assert "SyntaxError" not in main.inner_text()
     assert count.inner_text() == before
+    assert "kaigi" not in manage.inner_text()  # the removed document is not shown as the choice
     manage.click()
     assert pg.get_by_role("option", name="kaigi", exact=False).count() == 0  # no longer offered
     pg.keyboard.press("Escape")

@@ -47,6 +47,7 @@ def test_upload_then_removal_refreshes_the_page_and_resets_the_form(ui_home: Pat
     assert count_caption(at).endswith(f"文書 {len(before) + 1} 件")
     assert at.selectbox(key="upload_level").value is None  # the 国 choice does not carry over
     assert at.text_input(key="upload_title").value == ""
+    assert not at.file_uploader[0].value  # a fresh uploader, not the last file
     assert any(o.startswith("kaigi") for o in at.selectbox(key="manage_doc").options)
 
     # a second upload without a 区分 is refused rather than filed under the last one's
@@ -64,5 +65,6 @@ def test_upload_then_removal_refreshes_the_page_and_resets_the_form(ui_home: Pat
     assert listed(at) == before  # the removed document is gone from the list at once
     assert count_caption(at).endswith(f"文書 {len(before)} 件")
     assert not any(o.startswith("kaigi") for o in at.selectbox(key="manage_doc").options)
+    assert at.selectbox(key="manage_doc").value in before
     assert at.checkbox(key="confirm_remove").value is False  # the next removal needs a new confirmation
     assert at.button(key="remove").disabled

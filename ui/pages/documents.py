@@ -97,8 +97,10 @@ st.subheader("資料を登録")
 max_mb = settings.ingest.max_file_mb
 types = sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
 with st.form("upload", clear_on_submit=False):
-    upload = st.file_uploader(
-        f"ファイル（PDF・テキスト・Markdown・GeoPackage、{max_mb:g}MBまで）", type=types, key="upload_file"
+    upload = st.file_uploader(  # a new key after each upload: a file uploader cannot be reset by value
+        f"ファイル（PDF・テキスト・Markdown・GeoPackage、{max_mb:g}MBまで）",
+        type=types,
+        key=f"upload_file_{st.session_state.get('upload_round', 0)}",
     )
     c1, c2, c3, c4 = st.columns(4)
     title = c1.text_input("表題", key="upload_title", placeholder="空欄ならファイルから")
@@ -136,14 +138,18 @@ if submitted:
         if not result.ok and not any(d.path == str(path.resolve()) for d in index.documents()):
             path.unlink(missing_ok=True)  # nothing refers to a file that failed to index
         if result.ok:
-            rerun_with(True, result_message(result), UPLOAD_DEFAULTS)
+            rerun_with(
+                True,
+                result_message(result),
+                {**UPLOAD_DEFAULTS, "upload_round": st.session_state.get("upload_round", 0) + 1},
+            )
         show_result(result)
 
 if docs:
     by_id = {d.doc_id: d for d in docs}
     st.subheader("再索引・削除")
-    if st.session_state.get("manage_doc") not in by_id:
-        st.session_state.pop("manage_doc", None)  # the chosen document was removed
+    if st.session_state.get("manage_doc") not in by_id:  # the chosen document was removed: set (not
+        st.session_state["manage_doc"] = next(iter(by_id))  # dropped), or the browser keeps showing it
     chosen = st.selectbox("文書", list(by_id), key="manage_doc", format_func=lambda i: f"{i} — {by_id[i].title}")
     record = by_id[chosen]
     c1, c2 = st.columns(2)
