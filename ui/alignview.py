@@ -16,8 +16,7 @@ from assistant.types import LEVEL_LABELS_JA
 
 _CHAPTER = re.compile(r"^(?:第[0-9一二三四五六七八九十百]+[章部編]|[0-9]{1,2}(?:[\s.．、]|$))")
 NO_CHAPTER = "（章なし）"
-HEAT_ROW_PX = 22  # one heat-map row: room for one line of a 12px label
-HEAT_MARGIN_PX = 160  # axis labels of the city side under the map
+HEAT_ROW_PX = 22  # one heat-map row (a Vega-Lite step): room for one line of a 12px label
 
 
 @dataclass(frozen=True)
@@ -85,8 +84,3 @@ def heat_cells(matrix: AlignmentMatrix, views: Sequence[RowView]) -> list[dict[s
         for v in views
         for j, (sec, s) in enumerate(zip(matrix.city_sections, matrix.heat[v.n - 1], strict=True))
     ]
-
-
-def heat_height(n_rows: int) -> int:
-    """Chart height that gives every row its own readable line."""
-    return max(240, HEAT_ROW_PX * n_rows + HEAT_MARGIN_PX)

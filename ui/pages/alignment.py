@@ -13,7 +13,7 @@ import streamlit as st
 from assistant.align import VERDICTS, build_matrix
 from assistant.errors import DXAError
 from assistant.export import matrix_markdown, matrix_xlsx, where
-from ui.alignview import choices, filter_rows, heat_cells, heat_height, row_views
+from ui.alignview import HEAT_ROW_PX, choices, filter_rows, heat_cells, row_views
 from ui.common import get_pipeline, require_role
 from ui.render import level_label
 
@@ -83,11 +83,12 @@ heat = (
     .mark_rect()
     .encode(
         x=alt.X("市の記述:N", sort=None, axis=alt.Axis(labelLimit=160, labelAngle=-60)),
-        y=alt.Y("項目:N", sort=None, axis=alt.Axis(labelLimit=0, labelFontSize=12)),  # 0: labels never cut
+        # every row its own 22px band and label: never thinned out (labelOverlap) nor cut (labelLimit 0)
+        y=alt.Y("項目:N", sort=None, axis=alt.Axis(labelLimit=0, labelOverlap=False, labelFontSize=12)),
         color=alt.Color("スコア:Q", scale=alt.Scale(scheme="blues")),
         tooltip=["文書", "項目", "市の記述", alt.Tooltip("スコア:Q", format=".2f")],
     )
-    .properties(height=heat_height(len(views)))
+    .properties(height=alt.Step(HEAT_ROW_PX))
 )
 st.altair_chart(heat, width="stretch")
 st.caption(f"一部対応 ≥ {partial:g}、対応あり ≥ {full:g}（eval/calibrate_alignment.py で校正）")
