@@ -252,6 +252,8 @@ def test_admin_uploads_then_removes_a_document_without_error(  # type: ignore[no
     page, server: str, tmp_path: Path
 ) -> None:
     """資料管理 in the browser: after 削除 the page stays whole and no longer offers the document."""
+    from playwright.sync_api import expect
+
     pg = page
     pdf = make_pdf(tmp_path / "kaigi.pdf", ["厚木市DX推進本部会議の議事録である。\n電子申請の拡大を決定した。"])
     log_in(pg, server, "admin1")
@@ -267,8 +269,8 @@ def test_admin_uploads_then_removes_a_document_without_error(  # type: ignore[no
     pg.get_by_role("option", name="市").click()
     pg.get_by_role("button", name="索引に登録").click()
     main.get_by_text("kaigi: 追加しました", exact=False).wait_for(timeout=180_000)
-    assert count.inner_text() != before  # the count follows the upload without 一覧を更新
-    assert pg.get_by_test_id("stFileChipName").count() == 0  # the form is empty for the next upload
+    expect(count).not_to_have_text(before)  # the count follows the upload without 一覧を更新
+    expect(pg.get_by_test_id("stFileChipName")).to_have_count(0)  # the form is empty for the next upload
 
     manage = pg.get_by_test_id("stSelectbox").filter(has=pg.get_by_text("文書", exact=True))
     manage.click()
@@ -280,8 +282,8 @@ def test_admin_uploads_then_removes_a_document_without_error(  # type: ignore[no
     pg.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')")
     assert pg.get_by_test_id("stException").count() == 0
     assert "SyntaxError" not in main.inner_text()
-    assert count.inner_text() == before
-    assert "kaigi" not in manage.inner_text()  # the removed document is not shown as the choice
+    expect(count).to_have_text(before)
+    expect(manage).not_to_contain_text("kaigi")  # the removed document is not shown as the choice
     manage.click()
     pg.keyboard.type("kaigi")
     pg.get_by_text("No results").wait_for()  # the removed document is no longer offered
