@@ -84,7 +84,7 @@ heat = (
     .encode(
         x=alt.X("市の記述:N", sort=None, axis=alt.Axis(labelLimit=160, labelAngle=-60)),
         # every row its own 22px band and label: never thinned out (labelOverlap) nor cut (labelLimit 0)
-        y=alt.Y("項目:N", sort=None, axis=alt.Axis(labelLimit=0, labelOverlap=False, labelFontSize=12)),
+        y=alt.Y("項目:N", sort=None, axis=alt.Axis(title=None, labelLimit=0, labelOverlap=False, labelFontSize=12)),
         color=alt.Color("スコア:Q", scale=alt.Scale(scheme="blues")),
         tooltip=["文書", "項目", "市の記述", alt.Tooltip("スコア:Q", format=".2f")],
     )
