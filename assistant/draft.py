@@ -228,11 +228,13 @@ def make_draft(
 
 
 # -- checking edited text -------------------------------------------------------------------------------
-def source_line(c: Citation) -> str:
-    """One 出典 entry; the chunk id lets `check_draft` find the passage again."""
+def source_line(c: Citation, chunk_ref: bool = True) -> str:
+    """One 出典 entry; the chunk id lets `check_draft` find the passage again (without it, the exact
+    quote does: what a Word file for staff carries)."""
     ch = c.chunk
     where = f"{ch.page}頁 " if ch.page else ""
-    return f"[{c.n}] {ch.title}（{ch.edition}）{where}{ch.section} 引用「{c.quote}」 (chunk: {ch.chunk_id})"
+    ref = f" (chunk: {ch.chunk_id})" if chunk_ref else ""
+    return f"[{c.n}] {ch.title}（{ch.edition}）{where}{ch.section} 引用「{c.quote}」{ref}"
 
 
 def split_sources(text: str) -> tuple[str, dict[int, str]]:

@@ -10,6 +10,7 @@ Writes follow one order so that a crash at any moment is repaired by `reconcile(
 
 A kill between the steps leaves only Chroma ids that SQLite does not know (orphans), which
 `reconcile()` deletes; SQLite ids missing in Chroma are re-added from the embedding cache.
+The crash test stops a real `dxa ingest` at each named point of this order (WRITE_STAGES) and kills it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,16 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 """
 TOKEN_SEP = "\x1f"
+# The points of the write order above where a crash leaves a state reconcile() must repair.
+WRITE_STAGES = ("after_chroma_add", "in_sqlite_transaction", "before_chroma_delete")
+# Called with the stage name at each of those points. Only the crash test's child process sets it
+# (tests/test_crash_and_network.py) to stop there and be SIGKILLed; the product never does.
+WRITE_STAGE_HOOK: Callable[[str], None] | None = None
+
+
+def _reached(stage: str) -> None:
+    if WRITE_STAGE_HOOK is not None:
+        WRITE_STAGE_HOOK(stage)
 
 
 def embedding_text(chunk: Chunk) -> str:
@@ -339,6 +350,7 @@ class Index:
                 raise StoreError(f"duplicate chunk ids in {record.doc_id}", message_ja="チャンクIDが重複しています")
             vectors = self.embedder.embed_passages([embedding_text(c) for c in chunks], progress=progress)
             self.vectors.add(new_ids, vectors, [self._chroma_meta(c) for c in chunks])
+            _reached("after_chroma_add")
             rows = [
                 (
                     c.chunk_id,
@@ -364,8 +376,10 @@ class Index:
                     {**values, "unofficial": int(record.unofficial), "fingerprint": fingerprint},
                 )
                 self._bump()
+                _reached("in_sqlite_transaction")
             stale = old_ids - set(new_ids)
             if stale:
+                _reached("before_chroma_delete")
                 try:
                     self.vectors.delete(sorted(stale))
                 except IndexUnavailableError as exc:  # the document is in; orphans go at the next reconcile

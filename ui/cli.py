@@ -190,6 +190,8 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         "viewer",
         "--server.fileWatcherType",  # a served app does not rerun when its source files change
         "none",
+        "--runner.magicEnabled",  # pages call st.* explicitly; a bare expression is never displayed
+        "false",
         "--server.maxUploadSize",  # MB; the 資料管理 page enforces settings.ingest.max_file_mb exactly
         str(max(1, math.ceil(settings.ingest.max_file_mb))),
     ]

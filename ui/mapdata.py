@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Collection, Iterable
+import math
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,3 +95,47 @@ def raster_style_url(tile_url: str) -> str:
         "layers": [{"id": "tiles", "type": "raster", "source": "tiles"}],
     }
     return "data:application/json;base64," + base64.b64encode(json.dumps(style).encode()).decode()
+
+
+@dataclass(frozen=True)
+class View:
+    """Where the map opens (pydeck ViewState fields)."""
+
+    latitude: float
+    longitude: float
+    zoom: float
+
+
+# The map's size on the page in pixels (st.pydeck_chart's default height; a typical column width).
+VIEW_PX = (700, 500)
+_TILE = 256  # Web Mercator: the world is 256 * 2**zoom pixels wide
+MIN_ZOOM, MAX_ZOOM, POINT_ZOOM = 3.0, 17.0, 15.0
+
+
+def _merc_y(lat: float) -> float:
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def _lat_of(y: float) -> float:
+    return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
+
+
+def fit_view(feats: Sequence[Feature], cited: Collection[str], padding: float = 0.15) -> View | None:
+    """A view that fits the cited features when there are any, else all features; None for none.
+
+    The bounding box is taken in Web Mercator, so the view holds it at the zoom pydeck will draw with;
+    `padding` is the share of the view left free around it. One point opens at POINT_ZOOM."""
+    chosen = [f for f in feats if f.chunk_id in cited] or list(feats)
+    if not chosen:
+        return None
+    lons = [f.lon for f in chosen]
+    ys = [_merc_y(max(min(f.lat, 85.0), -85.0)) for f in chosen]
+    lon_span, y_span = max(lons) - min(lons), max(ys) - min(ys)
+    width, height = (px * (1 - 2 * padding) for px in VIEW_PX)
+    zooms = []
+    if lon_span > 0:
+        zooms.append(math.log2(width * 360 / (_TILE * lon_span)))
+    if y_span > 0:
+        zooms.append(math.log2(height * 2 * math.pi / (_TILE * y_span)))
+    zoom = max(MIN_ZOOM, min(MAX_ZOOM, *zooms)) if zooms else POINT_ZOOM
+    return View(latitude=_lat_of((max(ys) + min(ys)) / 2), longitude=(max(lons) + min(lons)) / 2, zoom=zoom)

@@ -14,7 +14,7 @@ import pytest
 
 from assistant.audit import AuditLog
 from assistant.users import UserStore
-from tests.ui.test_apptest import login
+from tests.ui.test_apptest import login, wait_for_jobs
 
 JST_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+09:00$")
 
@@ -36,8 +36,10 @@ def test_admin_actions_are_logged_and_filterable_in_jst(ui_home: Path, loose_uma
     at.switch_page("ui/pages/documents.py").run()
     memo = "# 推進本部会議メモ\n\n電子申請の拡大を決定した。\n".encode()
     at.file_uploader[0].set_value(("memo.md", memo, "text/markdown"))
+    at.selectbox(key="upload_level").set_value("other")
     at.button[0].click().run()
-    assert not at.exception and any("memo: 追加しました" in s.value for s in at.success)
+    assert not at.exception and any("索引の登録を受け付けました" in s.value for s in at.success)
+    at = wait_for_jobs(at, ui_home)
     [upload] = list((ui_home / "uploads").glob("*-memo.md"))
     assert stat.S_IMODE(upload.stat().st_mode) == 0o600
     assert stat.S_IMODE((ui_home / "uploads").stat().st_mode) == 0o700
@@ -58,7 +60,7 @@ def test_admin_actions_are_logged_and_filterable_in_jst(ui_home: Path, loose_uma
         ("admin1", "doc_remove"),
         ("admin1", "export"),
     ]
-    assert events(ui_home)[1][2] == "memo: added（memo.md）"
+    assert events(ui_home)[1][2] == "memo: ジョブ 1（memo.md）"
 
     table = at.dataframe[1].value
     assert list(table["操作"]) == ["書き出し", "資料の削除", "資料の登録", "ログイン"]
@@ -66,7 +68,7 @@ def test_admin_actions_are_logged_and_filterable_in_jst(ui_home: Path, loose_uma
     at.multiselect(key="audit_event_kinds").set_value(["doc_upload", "doc_remove"]).run()
     table = at.dataframe[1].value
     assert list(table["操作"]) == ["資料の削除", "資料の登録"]
-    assert list(table["内容"]) == ["memo（1 チャンク）", "memo: added（memo.md）"]
+    assert list(table["内容"]) == ["memo（1 チャンク）", "memo: ジョブ 1（memo.md）"]
     at.multiselect(key="audit_event_kinds").set_value([]).run()
     at.selectbox(key="audit_event_user").set_value("admin1").run()
     assert len(at.dataframe[1].value) == 4

@@ -204,7 +204,7 @@ def test_admin_uploads_indexes_and_removes(ui_home: Path, tmp_path: Path) -> Non
     at.selectbox(key="upload_level").set_value("city")
     at.button[0].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any("索引の登録を受け付けました" in i.value for i in at.info)  # indexing runs in its own process
+    assert any("索引の登録を受け付けました" in s.value for s in at.success)  # indexing runs in its own process
     assert job_states(at)[0].startswith(("待機中", "読み込み中…", "索引中", "完了")), job_states(at)
     wait_for_jobs(at, ui_home)
     assert job_states(at)[0].startswith("完了: 追加しました")
@@ -213,6 +213,7 @@ def test_admin_uploads_indexes_and_removes(ui_home: Path, tmp_path: Path) -> Non
 
     bad = make_corrupt_pdf(tmp_path / "broken.pdf")
     at.file_uploader[0].set_value(("broken.pdf", bad.read_bytes(), "application/pdf"))
+    at.selectbox(key="upload_level").set_value("city")  # chosen for each upload
     at.button[0].click().run()
     wait_for_jobs(at, ui_home)
     assert not at.exception
@@ -226,7 +227,9 @@ def test_admin_uploads_indexes_and_removes(ui_home: Path, tmp_path: Path) -> Non
     at.selectbox(key="manage_doc").set_value("kaigi").run()
     at.checkbox(key="confirm_remove").check().run()
     at.button(key="remove").click().run()
+    assert not at.exception, at.exception
     assert any("削除しました: kaigi" in s.value for s in at.success)
+    assert "kaigi" not in set(at.dataframe[0].value["文書ID"])
 
 
 def test_a_removed_or_locked_user_is_logged_out_on_the_next_click(ui_home: Path) -> None:

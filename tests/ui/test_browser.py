@@ -7,6 +7,7 @@ Screenshots go to test-artifacts/ui/ (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -374,3 +375,46 @@ def test_alignment_page_renders_matrix_and_drill_down(page, server: str) -> None
     assert any(v in body for v in ("対応あり", "一部対応", "記載なし"))
     assert "自治体フロントヤード改革の推進" in body  # a national priority item as a row
     shot(pg, "09-alignment")
+
+
+def test_admin_uploads_then_removes_a_document_without_error(  # type: ignore[no-untyped-def]
+    page, server: str, tmp_path: Path
+) -> None:
+    """資料管理 in the browser: after 削除 the page stays whole and no longer offers the document."""
+    from playwright.sync_api import expect
+
+    pg = page
+    pdf = make_pdf(tmp_path / "kaigi.pdf", ["厚木市DX推進本部会議の議事録である。\n電子申請の拡大を決定した。"])
+    log_in(pg, server, "admin1")
+    pg.get_by_test_id("stSidebarNav").get_by_text("資料管理").click()
+    pg.get_by_role("heading", name="資料管理").wait_for()
+    main = pg.get_by_test_id("stMainBlockContainer")
+    count = main.get_by_text(re.compile(r"文書 \d+ 件")).first
+    before = count.inner_text()
+
+    pg.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(pdf))
+    pg.get_by_test_id("stFileChipName").filter(has_text="kaigi").wait_for()
+    pg.get_by_test_id("stSelectbox").filter(has=pg.get_by_text("区分", exact=True)).click()
+    pg.get_by_role("option", name="市").click()
+    pg.get_by_role("button", name="索引に登録").click()
+    main.get_by_text("kaigi: 追加しました", exact=False).wait_for(timeout=180_000)
+    expect(count).not_to_have_text(before)  # the count follows the upload without 一覧を更新
+    expect(pg.get_by_test_id("stFileChipName")).to_have_count(0)  # the form is empty for the next upload
+
+    manage = pg.get_by_test_id("stSelectbox").filter(has=pg.get_by_text("文書", exact=True))
+    manage.click()
+    pg.keyboard.type("kaigi")  # the choice is searchable; typing avoids a long, virtualised list
+    pg.keyboard.press("Enter")
+    pg.get_by_test_id("stCheckbox").filter(has_text="kaigi").click()
+    pg.get_by_role("button", name="削除").click()
+    main.get_by_text("削除しました: kaigi", exact=False).wait_for(timeout=120_000)
+    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')")
+    assert pg.get_by_test_id("stException").count() == 0
+    assert "SyntaxError" not in main.inner_text()
+    expect(count).to_have_text(before)
+    expect(manage).not_to_contain_text("kaigi")  # the removed document is not shown as the choice
+    manage.click()
+    pg.keyboard.type("kaigi")
+    pg.get_by_text("No results").wait_for()  # the removed document is no longer offered
+    pg.keyboard.press("Escape")
+    shot(pg, "10-documents-after-removal")

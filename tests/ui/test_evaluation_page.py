@@ -10,8 +10,18 @@ from streamlit.testing.v1 import AppTest
 from assistant.audit import AuditLog
 from assistant.config import Settings
 from assistant.users import User
-from eval.suite import load_suite
+from eval.suite import METRIC_LABELS_JA, load_suite
 
+TREND_METRICS = [
+    "hit@5",
+    "mrr@10",
+    "containment",
+    "token_f1",
+    "citation_precision",
+    "citation_recall",
+    "unsupported_rate",
+    "refusal_accuracy",
+]  # the tiles the page shows, in order
 PAGE = str(Path(__file__).resolve().parents[2] / "ui" / "pages" / "evaluation.py")
 TIMEOUT = 180
 SMALL = {
@@ -30,6 +40,14 @@ SMALL = {
 }
 
 
+def page_text(at: AppTest) -> str:
+    """Every text the page shows: messages, captions, tables and choices."""
+    parts = [e.value for kind in ("success", "warning", "info", "caption", "markdown", "text") for e in at.get(kind)]
+    parts += [str(d.value.to_dict()) for d in at.dataframe]
+    parts += [str(o) for s in at.selectbox for o in s.options]
+    return "\n".join(map(str, parts))
+
+
 def page_as(role: str) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
     at.session_state["user"] = User(f"{role}1", role)
@@ -46,14 +64,28 @@ def test_staff_runs_a_suite_and_sees_the_history(ui_home: Path) -> None:
     at.button(key="eval_run").click().run()
     assert not at.exception and not at.error
     assert [s.value for s in at.success if "すべての閾値" in s.value]
-    assert {m.label for m in at.metric} >= {"hit@5", "containment", "refusal_accuracy"}
+    # metrics under Japanese names, each with a one-line explanation that ends in its English key
+    labels = [m.label for m in at.metric]
+    assert labels == [METRIC_LABELS_JA[k][0] for k in TREND_METRICS]
+    assert {"上位5件の的中率", "期待語句の含有率", "回答可否の正しさ"} <= set(labels)
+    assert all(m.help == METRIC_LABELS_JA[k][1] for m, k in zip(at.metric, TREND_METRICS, strict=True))
+    captions = [c.value for c in at.caption]
+    assert all(any(c == f"{METRIC_LABELS_JA[k][1]}（{k}）" for c in captions) for k in TREND_METRICS)
     history = list((ui_home / "eval").glob("*-small/result.json"))
     assert len(history) == 1
     [run] = AuditLog(ui_home / "audit.sqlite").events(kinds=["eval_run"])
     assert run.user == "staff1" and run.detail.startswith("small: 合格")
-    at = page_as("staff")  # the history tab now has a run to chart
+    # the report and result.json come as downloads; no server path is shown
+    downloads = {b.label: b for b in at.get("download_button")}
+    assert set(downloads) == {"HTMLレポートを保存", "結果（JSON）を保存"}
+    assert all(b.proto.url for b in downloads.values())
+    assert str(ui_home) not in page_text(at)
+    at = page_as("staff")  # the history tab now has a run to chart, and its files to download
     assert at.selectbox(key="eval_hist_suite").value == "small"
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart") or at.get("line_chart")
+    assert {b.label for b in at.get("download_button")} == {"HTMLレポートを保存", "結果（JSON）を保存"}
+    assert str(ui_home) not in page_text(at)
+    assert "上位5件の的中率" in at.multiselect(key="eval_hist_metrics").options  # shown by Japanese name
     assert "👎" in at.tabs[2].label
     assert [i.value for i in at.info if "管理者だけ" in i.value]  # staff cannot save cases
 
@@ -80,3 +112,11 @@ def test_admin_turns_a_thumbs_down_into_a_case(ui_home: Path) -> None:
     assert case.id == f"fb-{run_id}" and case.kind == "unanswerable" and case.question.startswith("意見交換会")
     [added] = audit.events(kinds=["eval_case_add"])
     assert (added.user, added.detail) == ("admin1", f"fb-{run_id} → feedback.yaml")
+
+
+def test_every_metric_has_a_japanese_name_and_explanation() -> None:
+    from eval.suite import METRICS
+
+    assert set(METRIC_LABELS_JA) == set(METRICS)
+    names = [name for name, _ in METRIC_LABELS_JA.values()]
+    assert len(set(names)) == len(names) and all(explanation for _, explanation in METRIC_LABELS_JA.values())

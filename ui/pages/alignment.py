@@ -10,10 +10,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from assistant.align import build_matrix
+from assistant.align import VERDICTS, build_matrix
 from assistant.errors import DXAError
 from assistant.export import matrix_markdown, matrix_xlsx, where
 from ui.activity import record_admin_event
+from ui.alignview import HEAT_ROW_PX, choices, filter_rows, heat_cells, row_views
 from ui.common import get_pipeline, require_role
 from ui.render import level_label, md
 
@@ -50,30 +51,47 @@ if matrix.notice:
     st.warning(md(matrix.notice))
 
 partial, full = matrix.thresholds
+all_views = row_views(matrix)
+
+# -- filters ---------------------------------------------------------------------------------------
+st.subheader("絞り込み")
+f1, f2, f3, f4 = st.columns(4)
+docs = f1.multiselect("文書", choices(all_views, "document"), key="align_docs", placeholder="すべての文書")
+levels = f2.multiselect(
+    "区分", choices(all_views, "level"), format_func=level_label, key="align_levels", placeholder="すべて"
+)
+verdicts = f3.multiselect("判定", list(VERDICTS), key="align_verdicts", placeholder="すべて")
+in_docs = filter_rows(all_views, documents=docs, levels=levels)  # the chapters of the chosen documents
+chapter_options = choices(in_docs, "chapter")
+if "align_chapters" in st.session_state:  # keep only the chapters the chosen documents still have
+    st.session_state["align_chapters"] = [c for c in st.session_state["align_chapters"] if c in chapter_options]
+chapters = f4.multiselect("章", chapter_options, key="align_chapters", placeholder="すべての章")
+views = filter_rows(all_views, docs, levels, verdicts, chapters)
+st.caption(f"表示中の項目 {len(views)} ／ 全 {len(all_views)} 項目")
+if not views:
+    st.info("条件に合う項目がありません。絞り込みを変えてください。")
+    st.stop()
+rows = [v.row for v in views]
 c1, c2, c3 = st.columns(3)
-c1.metric("対応あり", sum(r.verdict == "対応あり" for r in matrix.rows))
-c2.metric("一部対応", sum(r.verdict == "一部対応" for r in matrix.rows))
-c3.metric("記載なし", sum(r.verdict == "記載なし" for r in matrix.rows))
+c1.metric("対応あり", sum(r.verdict == "対応あり" for r in rows))
+c2.metric("一部対応", sum(r.verdict == "一部対応" for r in rows))
+c3.metric("記載なし", sum(r.verdict == "記載なし" for r in rows))
 
 # -- heat map ------------------------------------------------------------------------------------
 st.subheader("項目 × 市の記述（スコア）")
-cells = [
-    {"項目": f"{level_label(r.item.level)} {r.item.heading}", "市の記述": f"{j + 1:02d} {sec}", "スコア": s}
-    for r, scores in zip(matrix.rows, matrix.heat, strict=True)
-    for j, (sec, s) in enumerate(zip(matrix.city_sections, scores, strict=True))
-]
 heat = (
-    alt.Chart(pd.DataFrame(cells))
+    alt.Chart(pd.DataFrame(heat_cells(matrix, views)))
     .mark_rect()
     .encode(
         x=alt.X("市の記述:N", sort=None, axis=alt.Axis(labelLimit=160, labelAngle=-60)),
-        y=alt.Y("項目:N", sort=None, axis=alt.Axis(labelLimit=260)),
+        # every row its own 22px band and label: never thinned out (labelOverlap) nor cut (labelLimit 0)
+        y=alt.Y("項目:N", sort=None, axis=alt.Axis(title=None, labelLimit=0, labelOverlap=False, labelFontSize=12)),
         color=alt.Color("スコア:Q", scale=alt.Scale(scheme="blues")),
-        tooltip=["項目", "市の記述", alt.Tooltip("スコア:Q", format=".2f")],
+        tooltip=["文書", "項目", "市の記述", alt.Tooltip("スコア:Q", format=".2f")],
     )
-    .properties(height=max(240, 22 * len(matrix.rows)))
+    .properties(height=alt.Step(HEAT_ROW_PX))
 )
-st.altair_chart(heat, use_container_width=True)
+st.altair_chart(heat, width="stretch")
 st.caption(f"一部対応 ≥ {partial:g}、対応あり ≥ {full:g}（eval/calibrate_alignment.py で校正）")
 
 # -- table ------------------------------------------------------------------------------------------
@@ -81,21 +99,24 @@ st.subheader("整合表")
 table = pd.DataFrame(
     [
         {
-            "区分": level_label(r.item.level),
-            "項目": r.item.heading,
-            "判定": r.verdict,
-            "スコア": round(r.score, 2),
-            "国・県の記述": r.source_quotes[0].quote if r.source_quotes else "",
-            "市の記述": r.city_quotes[0].quote if r.city_quotes else "（該当する記述なし）",
+            "番号": v.n,
+            "文書": v.document,
+            "章": v.chapter,
+            "区分": level_label(v.row.item.level),
+            "項目": v.row.item.heading,
+            "判定": v.row.verdict,
+            "スコア": round(v.row.score, 2),
+            "国・県の記述": v.row.source_quotes[0].quote if v.row.source_quotes else "",
+            "市の記述": v.row.city_quotes[0].quote if v.row.city_quotes else "（該当する記述なし）",
         }
-        for r in matrix.rows
+        for v in views
     ]
 )
-st.dataframe(table, use_container_width=True, hide_index=True)
+st.dataframe(table, width="stretch", hide_index=True)
 
 d1, d2 = st.columns(2)
 d1.download_button(
-    "Excel（.xlsx）で保存",
+    "Excel（.xlsx）で保存（全項目）",
     matrix_xlsx(matrix),
     "整合表.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -103,7 +124,7 @@ d1.download_button(
     args=("export", "整合表.xlsx"),
 )
 d2.download_button(
-    "Markdown で保存",
+    "Markdown で保存（全項目）",
     matrix_markdown(matrix),
     "整合表.md",
     "text/markdown",
@@ -113,9 +134,9 @@ d2.download_button(
 
 # -- drill-down -----------------------------------------------------------------------------------
 st.subheader("項目の詳細")
-labels = [f"【{r.verdict}】{level_label(r.item.level)} {r.item.heading}" for r in matrix.rows]
-pick = st.selectbox("項目を選択", range(len(matrix.rows)), format_func=lambda i: labels[i])
-row = matrix.rows[pick]
+labels = {v.n: f"【{v.row.verdict}】{v.label}（{v.document}）" for v in views}
+pick = st.selectbox("項目を選択", list(labels), format_func=lambda n: labels[n], key="align_pick")
+row = matrix.rows[pick - 1]
 st.text(
     f"判定: {row.verdict}（スコア {row.score:.2f}、{'生成AI' if row.judged_by == 'llm' else 'しきい値'}による判定）"
 )
@@ -140,12 +161,13 @@ with st.expander("候補となった市の記述（スコア順）"):
             [{"市の記述": m.chunk.section, "スコア": round(m.score, 2), "判定": m.verdict} for m in row.matches]
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 
 # -- gaps -------------------------------------------------------------------------------------------
-st.subheader("市の資料で取り上げられていない項目")
-gaps = matrix.gaps()
+st.subheader("市の資料で取り上げられていない項目（表示中の項目のうち）")
+shown = {id(r) for r in rows}
+gaps = [r for r in matrix.gaps() if id(r) in shown]
 if not gaps:
     st.success("すべての項目に対応する記述があります。")
 else:
@@ -163,5 +185,5 @@ else:
             ]
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )

@@ -32,8 +32,19 @@ jobs = JobStore.from_settings(settings)
 STATUS_JA = {"added": "追加しました", "replaced": "更新しました", "unchanged": "変更はありません（索引済み）"}
 JOB_STATUS_JA = {QUEUED: "待機中", INDEXING: "索引中", DONE: "完了", FAILED: "失敗"}
 JOB_ICONS = {QUEUED: "⏳", INDEXING: "⚙️", DONE: "✅", FAILED: "❌"}
+# After an upload or a removal the page reruns, so the list, the count and the choices are read afresh;
+# the outcome is carried over the rerun here, and the widgets named in RESET go back to their defaults.
+FLASH, RESET = "documents_flash", "documents_reset"
+UPLOAD_DEFAULTS = {"upload_title": "", "upload_level": None, "upload_edition": "", "upload_doc_id": ""}
 
 st.title("資料管理")
+for key, value in st.session_state.pop(RESET, {}).items():
+    st.session_state[key] = value  # set (not deleted) so the browser's widget follows too
+for ok, message in st.session_state.pop(FLASH, []):  # file names and ids in it are not our text
+    if ok:
+        st.success(md(message))
+    else:
+        st.error(md(message))
 docs = index.documents()
 st.caption(f"索引: {md(settings.index_dir)} ／ 文書 {len(docs)} 件")
 st.dataframe(
@@ -56,12 +67,14 @@ st.dataframe(
 )
 
 
-def enqueue(path: Path, source: SourceInfo, filename: str, event: str) -> None:
+def enqueue(path: Path, source: SourceInfo, filename: str, event: str) -> int:
     job_id = start_ingest_job(settings, jobs, path, source, filename=filename, user=me.name)
     record_admin_event(event, f"{source.doc_id}: ジョブ {job_id}（{filename}）")
-    st.info(
-        f"{md(filename)}: 索引の登録を受け付けました（ジョブ {job_id}）。進み具合は下の「登録ジョブ」に表示されます。"
-    )
+    return job_id
+
+
+def accepted(filename: str, job_id: int) -> str:
+    return f"{filename}: 索引の登録を受け付けました（ジョブ {job_id}）。進み具合は下の「登録ジョブ」に表示されます。"
 
 
 def job_state(job: Job, now: float) -> str:
@@ -78,6 +91,13 @@ def job_state(job: Job, now: float) -> str:
     return JOB_STATUS_JA[job.status]
 
 
+def rerun_with(ok: bool, message: str, reset: dict[str, object] | None = None) -> None:
+    """Rerun the page (fresh list and count) and show `message` at its top."""
+    st.session_state[FLASH] = [(ok, message)]
+    st.session_state[RESET] = reset or {}
+    st.rerun()
+
+
 def safe_filename(name: str) -> str:
     stem = re.sub(r"[^\w.\-]+", "_", Path(name).name).strip("._") or "upload"
     return stem[-120:]
@@ -87,13 +107,20 @@ st.subheader("資料を登録")
 max_mb = settings.ingest.max_file_mb
 types = sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
 with st.form("upload", clear_on_submit=False):
-    upload = st.file_uploader(
-        f"ファイル（PDF・テキスト・Markdown・GeoPackage、{max_mb:g}MBまで）", type=types, key="upload_file"
+    upload = st.file_uploader(  # a new key after each upload: a file uploader cannot be reset by value
+        f"ファイル（PDF・テキスト・Markdown・GeoPackage、{max_mb:g}MBまで）",
+        type=types,
+        key=f"upload_file_{st.session_state.get('upload_round', 0)}",
     )
     c1, c2, c3, c4 = st.columns(4)
     title = c1.text_input("表題", key="upload_title", placeholder="空欄ならファイルから")
     level = c2.selectbox(
-        "区分", ["city", "prefecture", "national", "other"], format_func=level_label, key="upload_level"
+        "区分",
+        ["city", "prefecture", "national", "other"],
+        index=None,  # chosen for every upload: a choice carried over from the last one would go unnoticed
+        format_func=level_label,
+        key="upload_level",
+        placeholder="選んでください",
     )
     edition = c3.text_input("版", key="upload_edition", placeholder="例: 2027年3月版")
     doc_id_in = c4.text_input("文書ID（任意）", key="upload_doc_id", placeholder="空欄ならファイル名から")
@@ -101,6 +128,8 @@ with st.form("upload", clear_on_submit=False):
 if submitted:
     if upload is None:
         st.error("ファイルを選んでください。")
+    elif level is None:
+        st.error("区分（市・県・国・その他）を選んでください。")
     elif Path(upload.name).suffix.lower() not in SUPPORTED_SUFFIXES:
         st.error(f"{md(upload.name)}: この形式は登録できません（PDF・テキスト・Markdown・GeoPackage のみ）。")
     elif upload.size > max_mb * 1_000_000:
@@ -121,11 +150,18 @@ if submitted:
             source = SourceInfo(
                 doc_id=doc_id, title=title.strip() or Path(upload.name).stem, level=level, edition=edition.strip()
             )
-            enqueue(path, source, upload.name, "doc_upload")
+            job_id = enqueue(path, source, upload.name, "doc_upload")
+            rerun_with(
+                True,
+                accepted(upload.name, job_id),
+                {**UPLOAD_DEFAULTS, "upload_round": st.session_state.get("upload_round", 0) + 1},
+            )
 
 if docs:
     by_id = {d.doc_id: d for d in docs}
     st.subheader("再索引・削除")
+    if st.session_state.get("manage_doc") not in by_id:  # the chosen document was removed: set (not
+        st.session_state["manage_doc"] = next(iter(by_id))  # dropped), or the browser keeps showing it
     chosen = st.selectbox("文書", list(by_id), key="manage_doc", format_func=lambda i: f"{i} — {by_id[i].title}")
     record = by_id[chosen]
     c1, c2 = st.columns(2)
@@ -141,16 +177,17 @@ if docs:
                 url=record.url,
                 unofficial=record.unofficial,
             )
-            enqueue(Path(record.path), source, Path(record.path).name, "doc_reindex")
+            job_id = enqueue(Path(record.path), source, Path(record.path).name, "doc_reindex")
+            rerun_with(True, accepted(Path(record.path).name, job_id))
     with c2:
         confirm = st.checkbox(f"「{md(record.title)}」を索引から削除する", key="confirm_remove")
         if st.button("削除", key="remove", icon="🗑️", disabled=not confirm, type="primary"):
             removed = index.remove_document(record.doc_id)
             record_admin_event("doc_remove", f"{record.doc_id}（{removed} チャンク）")
-            st.success(f"削除しました: {md(record.doc_id)}（{removed} チャンク）") if removed >= 0 else st.error(
-                f"文書 {md(record.doc_id)} は索引にありません。"
-            )
-            st.button("一覧を更新", key="refresh_after_remove")
+            if removed >= 0:
+                rerun_with(True, f"削除しました: {record.doc_id}（{removed} チャンク）", {"confirm_remove": False})
+            else:
+                rerun_with(False, f"文書 {record.doc_id} は索引にありません。", {"confirm_remove": False})
 
 
 def job_list() -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from eval import runner
 from eval.drafts import append_case, draft_case, feedback_fields, safe_suite_name, suite_choices, user_suites_dir
-from eval.suite import load_suite
+from eval.suite import METRIC_LABELS_JA, load_suite
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
 from ui.render import md
@@ -32,20 +32,26 @@ TREND_METRICS = [
 ]
 
 
+def metric_name(key: str) -> str:
+    return METRIC_LABELS_JA.get(key, (key, ""))[0]
+
+
 def show_aggregate(result: dict) -> None:
     agg = result["aggregate"]
-    cols = st.columns(4)
-    for i, key in enumerate(TREND_METRICS):
-        value = agg.get(key)
-        cols[i % 4].metric(key, "–" if value is None else f"{value:.3f}")
+    for start in range(0, len(TREND_METRICS), 4):
+        for col, key in zip(st.columns(4), TREND_METRICS[start : start + 4], strict=False):
+            value = agg.get(key)
+            name, explanation = METRIC_LABELS_JA[key]
+            col.metric(name, "–" if value is None else f"{value:.3f}", help=explanation)
+            col.caption(f"{explanation}（{key}）")
     p95 = agg.get("latency_p95_ms")
-    st.caption(f"応答時間 p95: {p95:.0f} ms" if p95 is not None else "")
+    st.caption(f"{metric_name('latency_p95_ms')}: {p95:.0f} ms" if p95 is not None else "")
     if result["thresholds"]:
         st.dataframe(
             pd.DataFrame(
                 [
                     {
-                        "指標": t["metric"],
+                        "指標": f"{metric_name(t['metric'])}（{t['metric']}）",
                         "条件": t["want"],
                         "値": t["value"],
                         "判定": "合格" if t["passed"] else "不合格",
@@ -55,6 +61,27 @@ def show_aggregate(result: dict) -> None:
             ),
             hide_index=True,
         )
+
+
+def show_downloads(run_dir: Path, key: str) -> None:
+    """The run's HTML report and result.json as downloads (the files lie on the server)."""
+    stem = run_dir.name
+    c1, c2 = st.columns(2)
+    for col, name, label, mime in (
+        (c1, runner.REPORT_FILE, "HTMLレポートを保存", "text/html"),
+        (c2, runner.RESULT_FILE, "結果（JSON）を保存", "application/json"),
+    ):
+        path = run_dir / name
+        if path.is_file():
+            col.download_button(
+                label,
+                path.read_bytes(),
+                f"{stem}-{name}",
+                mime,
+                key=f"{key}-{name}",
+                icon=":material/download:",
+                on_click="ignore",
+            )
 
 
 def show_failed(result: dict) -> None:
@@ -104,12 +131,14 @@ with run_tab:
                 )
                 bar.empty()
                 st.session_state["eval_last"] = result
-                (st.success if result["passed"] else st.warning)(
-                    f"{'すべての閾値を満たしました' if result['passed'] else '閾値を満たさない指標があります'}"
-                    f"（レポート: {md(out_dir / runner.REPORT_FILE)}）"
-                )
+                st.session_state["eval_last_dir"] = str(out_dir)
+                if result["passed"]:
+                    st.success("すべての閾値を満たしました。")
+                else:
+                    st.warning("閾値を満たさない指標があります。")
         last = st.session_state.get("eval_last")
         if last:
+            show_downloads(Path(st.session_state["eval_last_dir"]), "eval_last")
             show_aggregate(last)
             show_failed(last)
 
@@ -123,10 +152,14 @@ with history_tab:
         runs = [h for h in history if h["suite"] == name]
         frame = pd.DataFrame([{"日時": h["ts"], **{k: h["aggregate"].get(k) for k in TREND_METRICS}} for h in runs])
         shown = st.multiselect(
-            "指標", TREND_METRICS, default=["hit@5", "containment", "refusal_accuracy"], key="eval_hist_metrics"
+            "指標",
+            TREND_METRICS,
+            default=["hit@5", "containment", "refusal_accuracy"],
+            format_func=metric_name,
+            key="eval_hist_metrics",
         )
         if shown:
-            st.line_chart(frame.set_index("日時")[shown])
+            st.line_chart(frame.set_index("日時")[shown].rename(columns=metric_name))
         st.dataframe(
             pd.DataFrame(
                 [
@@ -135,17 +168,24 @@ with history_tab:
                         "判定": "合格" if h["passed"] else "不合格",
                         "問数": h["n_cases"],
                         "方式": h["mode"],
-                        "pass_rate": h["aggregate"].get("pass_rate"),
-                        "保存先": h["dir"],
+                        metric_name("pass_rate"): h["aggregate"].get("pass_rate"),
                     }
                     for h in reversed(runs)
                 ]
             ),
             hide_index=True,
         )
-        pick = st.selectbox("詳しく見る実行", [h["dir"] for h in reversed(runs)], key="eval_hist_pick")
+        by_dir = {h["dir"]: h for h in runs}
+        pick = st.selectbox(
+            "詳しく見る実行",
+            [h["dir"] for h in reversed(runs)],
+            key="eval_hist_pick",
+            format_func=lambda d: f"{by_dir[d]['ts']}（{'合格' if by_dir[d]['passed'] else '不合格'}）",
+        )
         try:
-            show_failed(runner.load_result(Path(pick)))
+            picked = runner.load_result(Path(pick))
+            show_downloads(Path(pick), "eval_hist")
+            show_failed(picked)
         except (OSError, ValueError):
             st.warning("この実行の結果ファイルを読めませんでした。")
 

@@ -10,7 +10,7 @@ import pydeck as pdk
 import streamlit as st
 
 from ui.common import get_pipeline, get_settings, require_role
-from ui.mapdata import deck_rows, features, raster_style_url
+from ui.mapdata import deck_rows, features, fit_view, raster_style_url
 from ui.render import block, safe
 
 require_role()
@@ -46,9 +46,7 @@ layer = pdk.Layer(
     radius_max_pixels=30,
     pickable=True,
 )
-view = pdk.ViewState(
-    latitude=sum(f.lat for f in feats) / len(feats), longitude=sum(f.lon for f in feats) / len(feats), zoom=13
-)
+view = pdk.ViewState(**vars(fit_view(feats, cited)))  # fitted to the cited features, else to all
 # "text" tooltips are shown as plain text (an "html" tooltip would render attribute values as markup).
 tile_url = get_settings().ui.map_tile_url
 # map_provider=None keeps pydeck's style placeholder, on which Streamlit draws no basemap; map_style=None

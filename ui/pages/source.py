@@ -53,7 +53,7 @@ if record.kind == "pdf" and record.pages:
     with left:
         image = page_image(record.path, record.sha256, int(page))
         if image:
-            st.image(image, caption=f"{page}頁（PDFの表示）", use_container_width=True)
+            st.image(image, caption=f"{page}頁（PDFの表示）", width="stretch")
         else:
             st.info(
                 "PDFの画像を表示できません（poppler-utils が未導入か、ファイルがありません）。右の抽出テキストをご覧ください。"
