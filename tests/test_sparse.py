@@ -137,3 +137,18 @@ def test_metrics():
     assert s["R@1"] == 0.5 and s["R@5"] == 1.0 and s["MRR@10"] == 0.75
     with pytest.raises(ValueError):
         recall_at_k(["a"], set(), 1)
+
+
+def test_bm25_masked_terms_do_not_count_within_their_documents(sudachi):
+    """A word of a document's own title is no evidence for which of its passages answers."""
+    ids = ["plan:title", "plan:period", "other:period"]
+    texts = ["厚木市DX推進計画の策定方針", "計画の期間は6年間とする。", "厚木市の計画期間は未定である。"]
+    index = BM25Index(ids, [sudachi.tokenize(t) for t in texts])
+    query = query_tokens(sudachi, "厚木市DX推進計画の期間は")
+    assert index.search(query, 3)[0][0] == "plan:title"  # the title line wins on the title's own words
+    title_words = set(sudachi.tokenize("厚木市DX推進計画"))
+    masked = {t: ["plan"] for t in query if t in title_words}
+    ranked = [cid for cid, _ in index.search(query, 3, masked=masked)]
+    assert ranked[0] == "other:period" or ranked.index("plan:period") < ranked.index("plan:title")
+    assert "plan:title" not in ranked  # only title words matched it: nothing left
+    assert index.df("期間") == 2 and index.df("策定") == 1 and index.df("存在しない語") == 0

@@ -14,7 +14,7 @@ import pytest
 
 from assistant.audit import AuditLog
 from assistant.users import UserStore
-from tests.ui.test_apptest import login, wait_for_jobs
+from tests.ui.test_apptest import login, plain, wait_for_jobs
 
 JST_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+09:00$")
 
@@ -38,7 +38,7 @@ def test_admin_actions_are_logged_and_filterable_in_jst(ui_home: Path, loose_uma
     at.file_uploader[0].set_value(("memo.md", memo, "text/markdown"))
     at.selectbox(key="upload_level").set_value("other")
     at.button[0].click().run()
-    assert not at.exception and any("索引の登録を受け付けました" in s.value for s in at.success)
+    assert not at.exception and any("索引の登録を受け付けました" in plain(s.value) for s in at.success)
     at = wait_for_jobs(at, ui_home)
     [upload] = list((ui_home / "uploads").glob("*-memo.md"))
     assert stat.S_IMODE(upload.stat().st_mode) == 0o600
@@ -47,7 +47,7 @@ def test_admin_actions_are_logged_and_filterable_in_jst(ui_home: Path, loose_uma
     at.selectbox(key="manage_doc").set_value("memo").run()
     at.checkbox(key="confirm_remove").check().run()
     at.button(key="remove").click().run()
-    assert any("削除しました: memo" in s.value for s in at.success)
+    assert any("削除しました: memo" in plain(s.value) for s in at.success)
 
     at.switch_page("ui/pages/audit_log.py").run()
     assert not at.exception and not at.error
@@ -110,7 +110,7 @@ def test_users_page_resets_passwords_changes_roles_and_unlocks(ui_home: Path) ->
     at.selectbox(key="unlock_name").select("staff1")
     at.button(key="unlock_user").click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["ロックを解除しました: staff1"]  # still there after st.rerun()
+    assert [plain(s.value) for s in at.success] == ["ロックを解除しました: staff1"]  # still there after st.rerun()
     at.run()
     assert not at.success  # shown once
 
@@ -118,7 +118,7 @@ def test_users_page_resets_passwords_changes_roles_and_unlocks(ui_home: Path) ->
     at.text_input(key="reset_password").input("new-staff-pass-1")
     at.text_input(key="reset_password2").input("new-staff-pass-1")
     next(b for b in at.button if b.label == "再設定").click().run()
-    assert not at.exception and any("パスワードを再設定しました: staff1" in s.value for s in at.success)
+    assert not at.exception and any("パスワードを再設定しました: staff1" in plain(s.value) for s in at.success)
     store = UserStore(ui_home / "users.sqlite")
     assert store.verify("staff1", "new-staff-pass-1").name == "staff1"
 
@@ -126,7 +126,7 @@ def test_users_page_resets_passwords_changes_roles_and_unlocks(ui_home: Path) ->
     at.selectbox(key="role_new").select("admin").run()
     at.button(key="role_change").click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["役割を変更しました: staff1: 職員 → 管理者"]
+    assert [plain(s.value) for s in at.success] == ["役割を変更しました: staff1: 職員 → 管理者"]
     assert store.get("staff1") is not None and store.get("staff1").role == "admin"  # type: ignore[union-attr]
     assert list(at.dataframe[0].value["役割"]) == ["管理者", "管理者"]
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from assistant.users import User
 from tests.factories import make_pdf
-from tests.ui.test_apptest import wait_for_jobs
+from tests.ui.test_apptest import plain, wait_for_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "ui" / "pages" / "documents.py")
@@ -43,7 +43,7 @@ def test_upload_then_removal_refreshes_the_page_and_resets_the_form(ui_home: Pat
     at.selectbox(key="upload_level").set_value("national")
     at.button[0].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any("索引の登録を受け付けました" in s.value for s in at.success)  # a background job indexes it
+    assert any("索引の登録を受け付けました" in plain(s.value) for s in at.success)  # a background job indexes it
     at = wait_for_jobs(at, ui_home)
     assert listed(at) == before | {"kaigi"}  # no 一覧を更新 needed: list and count are fresh when the job ends
     assert count_caption(at).endswith(f"文書 {len(before) + 1} 件")
@@ -63,7 +63,7 @@ def test_upload_then_removal_refreshes_the_page_and_resets_the_form(ui_home: Pat
     at.button(key="remove").click().run()
     assert not at.exception, at.exception  # was: SyntaxError: '(' was never closed
     assert not at.error
-    assert [s.value for s in at.success if s.value.startswith("削除しました: kaigi")]
+    assert [s.value for s in at.success if plain(s.value).startswith("削除しました: kaigi")]
     assert listed(at) == before  # the removed document is gone from the list at once
     assert count_caption(at).endswith(f"文書 {len(before)} 件")
     assert not any(o.startswith("kaigi") for o in at.selectbox(key="manage_doc").options)
