@@ -309,7 +309,9 @@ def run_cases(cli: Cli, cases: list[Case], doc_ids: dict[str, str]) -> list[Scor
                 turn["answer"] = answers.get(f"{c.id.split('#')[0]}#t{h}", {}).get("answer", "")
         asked = [{"id": c.id, "question": c.question, **({"history": c.history} if c.history else {})} for c in batch]
         answers.update(cli.batch("ask", "question", asked))
-    searched = cli.batch("search", "query", [{"id": c.id, "query": c.question} for c in cases], "-k", "5")
+    # a follow-up is searched as the stand-alone question `dxa ask` resolved it to
+    queries = [{"id": c.id, "query": answers[c.id].get("resolved_question") or c.question} for c in cases]
+    searched = cli.batch("search", "query", queries, "-k", "5")
     return [score(c, searched[c.id]["hits"], answers[c.id], doc_ids) for c in cases]
 
 
