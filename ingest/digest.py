@@ -100,7 +100,7 @@ def _strip_line(line: str, sources: dict[int, list[str]]) -> tuple[str, list[tup
     its sentence (or the previous marker within it) to the sentence end that follows the marker."""
     out: list[str] = []
     spans: list[tuple[int, int, list[str]]] = []
-    start = 0  # where the current stretch begins in the output
+    start = prev = 0  # where the current stretch, and the sentence before it, begin in the output
     pending: list[str] | None = None  # URLs of a marker run waiting for its sentence end
     k = 0
     while k < len(line):
@@ -111,6 +111,9 @@ def _strip_line(line: str, sources: dict[int, list[str]]) -> tuple[str, list[tup
                 urls += [u for u in sources.get(int(m.group(1)), []) if u not in urls]
                 k = m.end()
                 m = _MARKER.match(line, k)
+            if pending is None and not "".join(out[start:]).strip() and prev < start:
+                spans.append((prev, start, urls))  # "…です。」〔出典3〕": the run follows its sentence's end
+                continue
             if pending is not None:  # two runs in one sentence: close the first at the second
                 spans.append((start, len(out), pending))
                 start = len(out)
@@ -126,7 +129,7 @@ def _strip_line(line: str, sources: dict[int, list[str]]) -> tuple[str, list[tup
             if pending is not None:
                 spans.append((start, len(out), pending))
                 pending = None
-            start = len(out)
+            prev, start = start, len(out)
         elif ch in "、，" and pending is not None:  # "…となり〔出典2〕、…": the run vouches up to here
             spans.append((start, len(out), pending))
             pending = None
