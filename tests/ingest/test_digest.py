@@ -17,7 +17,9 @@ from ingest.manifest import load_manifest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = REPO_ROOT / "corpus"
 DIGESTS = ("jichitai-dx-digest", "kanagawa-dx-digest")
-BOOKKEEPING = re.compile(r"〔出典|https?://|%[0-9A-Fa-f]{2}|^\s*>|\||\*\*|確認でき|見つかりませんでした|本要約では", re.M)
+BOOKKEEPING = re.compile(
+    r"〔出典|https?://|%[0-9A-Fa-f]{2}|^\s*>|\||\*\*|確認でき|見つかりませんでした|本要約では", re.M
+)
 
 HOSTILE = """# テスト要約（非公式）
 
