@@ -106,8 +106,11 @@ def citation_dicts(answer: Answer) -> list[dict[str, Any]]:
             "level": c.chunk.level,
             "edition": c.chunk.edition,
             "page": c.chunk.page,
+            "page_label": c.page_label,
+            "page_count": c.page_count,
             "section": c.chunk.section,
             "quote": c.quote,
+            "source_url": c.source_url,
             "score": round(c.score, 6),
         }
         for c in answer.citations

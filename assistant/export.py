@@ -14,7 +14,7 @@ from typing import Any
 
 from assistant.align import AlignmentMatrix, AlignmentRow
 from assistant.draft import SOURCES_HEADING, Draft, source_line
-from assistant.types import LEVEL_LABELS_JA, Citation
+from assistant.types import LEVEL_LABELS_JA, Citation, page_ref
 
 MATRIX_COLUMNS = ("区分", "項目", "国・県の記述", "市の記述", "判定", "出典")
 _WIDTHS = (8, 30, 60, 60, 10, 50)
@@ -27,7 +27,8 @@ VERDICT_FILLS = {"対応あり": "C6EFCE", "一部対応": "FFEB9C", "記載な�
 
 def where(c: Citation) -> str:
     ch = c.chunk
-    page = f" {ch.page}頁" if ch.page else ""
+    ref = page_ref(ch.page, c.page_label, c.page_count)
+    page = f" {ref}" if ref else ""
     return f"{ch.title}（{ch.edition}）{page} {ch.section}".strip()
 
 

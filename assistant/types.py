@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,11 @@ LEVELS: tuple[Level, ...] = ("city", "prefecture", "national", "other")
 LEVEL_LABELS_JA: dict[str, str] = {"city": "市", "prefecture": "県", "national": "国", "other": "その他"}
 
 MetaValue = str | int | float | bool
+
+# Chunk.meta keys written by ingest and read by citations.
+PAGE_LABEL_META = "page_label"  # the printed page number of a PDF chunk's page ("100"), when known
+PAGE_COUNT_META = "page_count"  # physical pages of the chunk's PDF
+SOURCES_META = "sources"  # JSON [[start, end, [url, …]], …]: offsets into chunk.text and their source URLs
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,51 @@ class Citation:
     chunk: Chunk
     quote: str  # always an exact substring of chunk.text (verified)
     score: float
+
+    @property
+    def page_label(self) -> str | None:
+        return chunk_page_label(self.chunk)
+
+    @property
+    def page_count(self) -> int | None:
+        value = self.chunk.meta.get(PAGE_COUNT_META)
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    @property
+    def source_url(self) -> str | None:
+        """The URL the quoted statement comes from (our digests record one per sentence), else None."""
+        return quote_source_url(self.chunk, self.quote)
+
+
+def chunk_page_label(chunk: Chunk) -> str | None:
+    label = chunk.meta.get(PAGE_LABEL_META)
+    return str(label) if label not in (None, "") else None
+
+
+def quote_source_url(chunk: Chunk, quote: str) -> str | None:
+    """The first source URL of the recorded span that overlaps the quote the most."""
+    raw = chunk.meta.get(SOURCES_META)
+    at = chunk.text.find(quote) if quote else -1
+    if not isinstance(raw, str) or at < 0:
+        return None
+    try:
+        spans = json.loads(raw)
+    except ValueError:
+        return None
+    best, best_overlap = None, 0
+    for start, end, urls in spans:
+        overlap = min(end, at + len(quote)) - max(start, at)
+        if overlap > best_overlap and urls:
+            best, best_overlap = str(urls[0]), overlap
+    return best
+
+
+def page_ref(page: int | None, page_label: str | None = None, page_count: int | None = None) -> str:
+    """「p.100（PDF 105/118頁）」 with a printed page number, else 「PDF 105/118頁」; "" for text."""
+    if not page:
+        return ""
+    physical = f"PDF {page}/{page_count}頁" if page_count else f"PDF {page}頁"
+    return f"p.{page_label}（{physical}）" if page_label else physical
 
 
 @dataclass

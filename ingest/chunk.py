@@ -7,11 +7,22 @@ citation's page is always exact; the heading path runs on across pages.
 
 from __future__ import annotations
 
+import json
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 
-from assistant.types import Chunk, LoadedDocument, MetaValue, make_chunk_id
+from assistant.types import (
+    PAGE_COUNT_META,
+    PAGE_LABEL_META,
+    SOURCES_META,
+    Chunk,
+    LoadedDocument,
+    MetaValue,
+    make_chunk_id,
+)
+from ingest.digest import SPANS_META
 from ingest.normalize import _LEADER, clean_page_parts, find_noise_lines, fold_char, is_japanese, normalize_text
 
 SECTION_SEP = " > "
@@ -248,9 +259,32 @@ def chunk_document(doc: LoadedDocument, chunk_chars: int = 400, overlap: int = 0
         else:
             text, idx = normalize_text(block.text)
             notes_at = len(text)
+        base: dict[str, MetaValue] = {}
+        if doc.kind == "pdf":
+            base[PAGE_COUNT_META] = doc.pages or len(doc.blocks)
+            if block.meta.get(PAGE_LABEL_META):
+                base[PAGE_LABEL_META] = block.meta[PAGE_LABEL_META]
+        spans = json.loads(str(block.meta[SPANS_META])) if SPANS_META in block.meta else None
         for piece in _pieces(text, idx, block.text, notes_at, stack):
             for s, e in _pack(text, piece, chunk_chars, overlap):
                 s, e = _trim(text, s, e)
                 if s < e:
-                    emit(block.page, piece.section, text[s:e], block.text[idx[s] : idx[e - 1] + 1])
+                    meta = dict(base)
+                    if spans is not None:
+                        meta[SOURCES_META] = json.dumps(_chunk_sources(spans, idx, s, e), ensure_ascii=False)
+                    emit(block.page, piece.section, text[s:e], block.text[idx[s] : idx[e - 1] + 1], meta)
     return chunks
+
+
+def _chunk_sources(spans: list[list], idx: list[int], s: int, e: int) -> list[list]:  # type: ignore[type-arg]
+    """The block's source spans (raw offsets) that fall in chunk text[s:e], as offsets into the chunk."""
+    raw_s, raw_e = idx[s], idx[e - 1] + 1
+    out = []
+    for start, end, urls in spans:
+        lo, hi = max(start, raw_s), min(end, raw_e)
+        if lo >= hi or not urls:
+            continue
+        ns, ne = bisect_left(idx, lo, s, e) - s, bisect_left(idx, hi, s, e) - s
+        if ns < ne:
+            out.append([ns, ne, urls])
+    return out

@@ -28,7 +28,7 @@ from ingest.manifest import ManifestEntry, load_manifest, verify_entry
 log = logging.getLogger(__name__)
 
 # Bump when normalisation or chunking changes in a way that changes chunks: documents re-ingest.
-PIPELINE_VERSION = "2"  # 2: table rows that start with a date keep their own line
+PIPELINE_VERSION = "3"  # 2: table rows that start with a date keep their own line; 3: page labels, digest sources
 SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown", ".gpkg"}
 
 

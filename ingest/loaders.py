@@ -22,8 +22,9 @@ from fudgeo.geopkg import FeatureClass, GeoPackage, Table
 
 from assistant.config import IngestSettings
 from assistant.errors import IngestError
-from assistant.types import Block, LoadedDocument, MetaValue, SourceInfo
-from ingest.pdf import PdfFailure, read_pdf
+from assistant.types import PAGE_LABEL_META, Block, LoadedDocument, MetaValue, SourceInfo
+from ingest.digest import SPANS_META, is_digest, prepare_digest
+from ingest.pdf import PdfFailure, printed_page_labels, read_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +256,7 @@ def _starts_as_pdf(head: bytes) -> bool:
 
 def _load_pdf(path: Path, data: bytes, source: SourceInfo | None, settings: IngestSettings) -> LoadedDocument:
     try:
-        pages, title = read_pdf(
+        pages, title, labels = read_pdf(
             data,
             max_pages=settings.max_pages,
             time_limit_s=settings.pdf_time_limit_s,
@@ -273,7 +274,10 @@ def _load_pdf(path: Path, data: bytes, source: SourceInfo | None, settings: Inge
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
         kind="pdf",
-        blocks=tuple(Block(text=text, page=i + 1) for i, text in enumerate(pages)),
+        blocks=tuple(
+            Block(text=text, page=i + 1, meta={PAGE_LABEL_META: label} if label else {})
+            for i, (text, label) in enumerate(zip(pages, labels or printed_page_labels(pages), strict=True))
+        ),
         pages=len(pages),
     )
 
@@ -287,12 +291,16 @@ def _load_text(path: Path, data: bytes, source: SourceInfo | None, settings: Ing
         raise ingest_error(path, "blank_text")
     if settings.max_doc_chars and len(text) > settings.max_doc_chars:
         raise ingest_error(path, "doc_text_limit", page=1, n=len(text), limit=settings.max_doc_chars)
+    block = Block(text=text, page=None)
+    if is_digest(text):  # our own digest: index its statements, not its bookkeeping (ingest/digest.py)
+        digest = prepare_digest(text)
+        block = Block(text=digest.text, page=None, meta={SPANS_META: digest.spans_json()})
     return LoadedDocument(
         source=source or _derive_source(path, _text_title(text)),
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
         kind="text",
-        blocks=(Block(text=text, page=None),),
+        blocks=(block,),
     )
 
 

@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -41,8 +42,9 @@ def read_pdf(
     memory_mb: int,
     max_page_chars: int = 0,
     max_doc_chars: int = 0,
-) -> tuple[list[str], str]:
-    """Text of every physical page and the /Title, parsed by a child process; raises PdfFailure.
+) -> tuple[list[str], str, list[str] | None]:
+    """Text of every physical page, the /Title and the catalog's /PageLabels (None when the PDF has
+    none), parsed by a child process; raises PdfFailure.
 
     `max_page_chars` / `max_doc_chars` (0 = unbounded) stop the extraction inside the child as soon as a
     page, or the whole document, yields more text than that.
@@ -65,7 +67,47 @@ def read_pdf(
         raise PdfFailure(str(out["error"]), dict(out.get("values") or {}))
     for warning in out.get("warnings", []):
         logger.warning("%s", warning)
-    return [str(t) for t in out["pages"]], str(out.get("title") or "")
+    pages = [str(t) for t in out["pages"]]
+    labels = out.get("page_labels")
+    if not isinstance(labels, list) or len(labels) != len(pages):
+        labels = None
+    return pages, str(out.get("title") or ""), None if labels is None else [str(x) for x in labels]
+
+
+_NUMBER_FIRST = re.compile(r"^[\s\-‐－–—]*(\d{1,4})(?:[\s\-‐－–—]|$)")  # "100 光ファイバ…", "- 3 -"
+_NUMBER_LAST = re.compile(r"(?:^|[\s\-‐－–—])(\d{1,4})[\s\-‐－–—]*$")  # "…    100"
+_MIN_NUMBERED = 3
+
+
+def printed_page_labels(pages: list[str]) -> list[str | None]:
+    """The page numbers printed in each page's header or footer, when the PDF shows them consistently.
+
+    A number at the start of a page's first line or the end of its last is a candidate; the labels are
+    trusted only when one offset (physical − printed) explains most pages, never from a single page.
+    Pages between the first and last page so numbered get physical − offset; the rest None.
+    """
+    by_offset: dict[int, set[int]] = {}
+    for physical, text in enumerate(pages, start=1):
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if not lines:
+            continue
+        found = set()
+        for pattern, line in ((_NUMBER_FIRST, lines[0]), (_NUMBER_LAST, lines[-1])):
+            m = pattern.search(line)
+            if m and int(m.group(1)) >= 1:
+                found.add(physical - int(m.group(1)))
+        for offset in found:
+            by_offset.setdefault(offset, set()).add(physical)
+    labels: list[str | None] = [None] * len(pages)
+    if not by_offset:
+        return labels
+    offset, numbered = max(by_offset.items(), key=lambda kv: (len(kv[1]), -abs(kv[0])))
+    if len(numbered) < _MIN_NUMBERED or len(numbered) * 2 < len(pages):
+        return labels
+    for physical in range(min(numbered), max(numbered) + 1):
+        if physical - offset >= 1:
+            labels[physical - 1] = str(physical - offset)
+    return labels
 
 
 # --- the child ---------------------------------------------------------------------------------------
@@ -109,7 +151,7 @@ def _extract(data: bytes, max_pages: int, max_page_chars: int = 0, max_doc_chars
             texts.append(text)
         if first_failure is not None and len(warnings) == n_pages:
             raise first_failure
-        return {"pages": texts, "title": _title(reader), "warnings": warnings}
+        return {"pages": texts, "title": _title(reader), "page_labels": _page_labels(reader), "warnings": warnings}
     except _TooMuchText as exc:
         return {"error": exc.key, "values": exc.values}
     except DependencyError:  # AES encryption without the `cryptography` package installed
@@ -154,6 +196,17 @@ class _TextCounter:
                 )
         if self.tripped is not None:
             raise self.tripped
+
+
+def _page_labels(reader: Any) -> list[str] | None:
+    """The catalog's /PageLabels as strings per page; None when the PDF defines none (pypdf would
+    otherwise answer "1", "2", … for every PDF)."""
+    try:
+        if "/PageLabels" not in reader.trailer["/Root"]:
+            return None
+        return [str(label) for label in reader.page_labels]
+    except Exception:  # a broken number tree costs the labels, not the text
+        return None
 
 
 def _title(reader: Any) -> str:

@@ -86,6 +86,18 @@ def make_pdf(
     return path
 
 
+def make_labelled_pdf(path: Path, pages: list[str], ranges: list[tuple[int, int, str, str, int]]) -> Path:
+    """A PDF whose catalog has /PageLabels: `ranges` are (first, last page index, style, prefix, start),
+    e.g. (0, 1, "/r", "", 1) for i, ii and (2, 5, "/D", "", 1) for 1…4 (pypdf's set_page_label)."""
+    make_pdf(path, pages)
+    writer = PdfWriter(clone_from=PdfReader(path))
+    for first, last, style, prefix, start in ranges:
+        writer.set_page_label(first, last, style=style, prefix=prefix or None, start=start)
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
 def _encrypt_in_place(path: Path, password: str, owner_password: str, algorithm: str = "RC4-128") -> None:
     reader = PdfReader(path)
     writer = PdfWriter(clone_from=reader)

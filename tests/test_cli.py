@@ -11,8 +11,22 @@ from tests.conftest import make_settings
 from tests.factories import make_corrupt_pdf, make_encrypted_pdf, make_image_only_pdf, make_pdf
 from ui.cli import main
 
-HIT_KEYS = {"rank", "chunk_id", "doc_id", "title", "level", "edition", "page", "section", "text", "score"}
-CITATION_KEYS = {"n", "chunk_id", "doc_id", "title", "level", "edition", "page", "section", "quote", "score"}
+HIT_KEYS = {"rank", "chunk_id", "doc_id", "title", "level", "edition", "page", "page_label", "section", "text", "score"}
+CITATION_KEYS = {
+    "n",
+    "chunk_id",
+    "doc_id",
+    "title",
+    "level",
+    "edition",
+    "page",
+    "page_label",
+    "page_count",
+    "section",
+    "quote",
+    "source_url",
+    "score",
+}
 
 
 @pytest.fixture

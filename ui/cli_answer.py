@@ -14,7 +14,7 @@ from assistant.config import Settings
 from assistant.errors import DXAError
 from assistant.followup import Turn
 from assistant.retrieve import Filters
-from assistant.types import Answer, Hit
+from assistant.types import Answer, Hit, chunk_page_label
 from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, say
 
 
@@ -28,6 +28,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "level": c.level,
         "edition": c.edition,
         "page": c.page,
+        "page_label": chunk_page_label(c),
         "section": c.section,
         "text": c.text,
         "score": round(hit.score, 6),

@@ -19,7 +19,7 @@ import string
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from assistant.types import LEVEL_LABELS_JA
+from assistant.types import LEVEL_LABELS_JA, page_ref
 
 _ENTITIES = {ch: f"&#{ord(ch)};" for ch in string.punctuation}
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -118,7 +118,8 @@ def level_label(level: str) -> str:
 
 def citation_label(c: dict[str, Any]) -> str:
     """「[1] 厚木市DX推進計画（2027年版） 12頁 ５ 計画の体系」: plain text, for expander titles and copies."""
-    page = f" {c['page']}頁" if c.get("page") else ""
+    ref = page_ref(c.get("page"), c.get("page_label"), c.get("page_count"))
+    page = f" {ref}" if ref else ""
     edition = f"（{c['edition']}）" if c.get("edition") else ""
     section = f" {c['section']}" if c.get("section") else ""
     return f"[{c['n']}] 〔{level_label(str(c.get('level', '')))}〕{c['title']}{edition}{page}{section}"
@@ -137,6 +138,8 @@ def answer_as_text(
         for c in citations:
             lines.append(citation_label(c))
             lines.append(f"    「{c['quote']}」")
+            if c.get("source_url"):
+                lines.append(f"    出典URL: {c['source_url']}")
     if mode:
         lines += ["", f"（回答方式: {MODE_LABELS_JA.get(mode, mode)}）"]
     return "\n".join(lines)

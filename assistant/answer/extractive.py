@@ -29,9 +29,35 @@ LEVEL_ORDER = ("city", "prefecture", "national", "other")
 @dataclass
 class _Candidate:
     hit_index: int
-    sentence: str
+    sentence: str  # what the answer shows: free of Markdown markup, URLs and source markers
     position: int  # order within the chunk
     score: float = 0.0
+    quote: str = ""  # what the citation quotes: an exact substring of the chunk text
+
+
+# Markup and bookkeeping that never belong in an answer line: Markdown heading / quote marks at the
+# start, emphasis, table pipes, URLs, 〔出典N〕 markers.
+_NOISE = re.compile(r"^\s*[#>]+\s*|\*\*|__|\||https?://[^\s（）()<>「」]+|〔出典\d+〕")
+_RULE = re.compile(r"^[\s:：\-ー－―|]*$")  # a table's |---|---| rule, or what remains of one
+
+
+def clean_sentence(sentence: str) -> tuple[str, str] | None:
+    """(line to show, quote) for one sentence of a chunk; None when nothing but markup is left.
+
+    The quote is the longest clean piece of the sentence, so it stays an exact substring of the chunk.
+    """
+    if not _NOISE.search(sentence):
+        return sentence.strip(), sentence.strip()
+    table = sentence.lstrip().startswith("|")
+    pieces = [piece.strip() for piece in _NOISE.split(sentence)]
+    pieces = [piece for piece in pieces if piece and not _RULE.match(piece)]
+    if not pieces:
+        return None
+    shown = "、".join(pieces) if table else "".join(pieces)
+    quote = max(pieces, key=len)
+    if len(quote) < 4:
+        return None
+    return shown, quote
 
 
 def question_bigrams(question: str) -> set[str]:
@@ -144,8 +170,9 @@ class ExtractiveAnswerer:
             body = [s for s in sentences if not is_heading(s, h.chunk.section)]
             # a chunk that is only headings (a list of items) is quoted by its headings
             for pos, s in enumerate(sentences):
-                if s in body or not body:
-                    candidates.append(_Candidate(i, s.lstrip("#").strip(), pos))
+                cleaned = clean_sentence(s) if s in body or not body else None
+                if cleaned is not None:
+                    candidates.append(_Candidate(i, cleaned[0], pos, quote=cleaned[1]))
         weight = self._weights(q, [c.sentence for c in candidates])
         for c in candidates:
             # the section path is context every sentence of the chunk shares
@@ -192,7 +219,7 @@ class ExtractiveAnswerer:
                 lines.append(f"【{LEVEL_LABELS_JA.get(chunk.level, chunk.level)}】")
             for c in sentences:
                 lines.append(f"{c.sentence} [{numbers[hi]}]")
-            quote = max(sentences, key=lambda c: c.score).sentence
+            quote = max(sentences, key=lambda c: c.score).quote
             if verify_quote(quote, chunk):
                 citations.append(Citation(n=numbers[hi], chunk=chunk, quote=quote, score=hits[hi].score))
         if not citations:

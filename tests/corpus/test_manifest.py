@@ -308,8 +308,9 @@ def test_kanagawa_digest_structure_and_unconfirmed_points(entries: list[Manifest
     numbers = [int(n) for n in re.findall(r"^### \((\d+)\) ", actions, flags=re.M)]
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 4
     overview = text.split("## 2 ", 1)[0]
-    assert "計画期間は、本要約では確認できませんでした" in overview
-    assert "KPI" in overview and "見つかりませんでした" in overview
+    notes = "\n".join(line for line in overview.splitlines() if line.startswith(">"))
+    assert "計画期間は、本要約では確認できませんでした" in notes
+    assert "KPI" in notes and "見つかりませんでした" in notes
 
 
 @pytest.mark.parametrize("doc_id", sorted(DIGESTS))
@@ -345,6 +346,24 @@ def test_every_statement_cites_a_source_that_resolves(entries: list[ManifestEntr
     used = {int(n) for n in MARKER.findall(body)}
     assert used <= set(listed), f"markers without a source: {sorted(used - set(listed))}"
     assert set(listed) <= used, f"sources never cited: {sorted(set(listed) - used)}"
+
+
+_UNCONFIRMED = re.compile(r"確認でき(?:ませんでした|ていない|なかった)|見つかりませんでした|未確認")
+
+
+@pytest.mark.parametrize("doc_id", sorted(DIGESTS))
+def test_unconfirmed_points_are_notes_not_statements(entries: list[ManifestEntry], doc_id: str) -> None:
+    """What the digest could not confirm is said only in ">" notes, which are never indexed
+    (ingest/digest.py; tests/ingest/test_digest.py checks the indexed text), so it never answers a question."""
+    body, _ = _split_sources(_digest_text(entries, doc_id))
+    notes = 0
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(">"):
+            notes += bool(_UNCONFIRMED.search(stripped))
+        elif not stripped.startswith("#"):  # headings keep their wording (the eval suites name them)
+            assert not _UNCONFIRMED.search(stripped), stripped
+    assert notes >= 2
 
 
 @pytest.mark.parametrize("doc_id", sorted(DIGESTS))

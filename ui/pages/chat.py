@@ -14,6 +14,7 @@ from assistant.audit import RunRecord, ask_logged
 from assistant.errors import DXAError
 from assistant.followup import Turn
 from assistant.retrieve import Filters
+from assistant.types import page_ref
 from ingest.normalize import original_span
 from ui.auth import get_audit
 from ui.common import get_pipeline, require_role
@@ -74,8 +75,9 @@ def show_citation(run: RunRecord, c: dict) -> None:
     with st.expander(md(citation_label(c))):
         meta = [f"文書: {c['title']}", f"区分: {level_label(c['level'])}"]
         meta += [f"版: {c['edition']}"] if c.get("edition") else []
-        meta += [f"頁: {c['page']}"] if c.get("page") else []
+        meta += [f"頁: {page_ref(c['page'], c.get('page_label'), c.get('page_count'))}"] if c.get("page") else []
         meta += [f"節: {c['section']}"] if c.get("section") else []
+        meta += [f"出典URL: {c['source_url']}"] if c.get("source_url") else []
         st.markdown(block(safe(" ／ ".join(meta)), "font-size:0.85em;color:#555"), unsafe_allow_html=True)
         chunks = pipeline.index.get_chunks([c["chunk_id"]])
         if chunks:

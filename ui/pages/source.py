@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from assistant.types import chunk_page_label, page_ref
 from ui.common import get_pipeline, require_role
 from ui.render import block, highlight, level_label, render_pdf_page, safe
 
@@ -52,8 +53,10 @@ if record.kind == "pdf" and record.pages:
     left, right = st.columns(2)
     with left:
         image = page_image(record.path, record.sha256, int(page))
+        label = next((chunk_page_label(c) for c in chunks if c.page == page and chunk_page_label(c)), None)
+        st.caption(page_ref(int(page), label, record.pages))
         if image:
-            st.image(image, caption=f"{page}頁（PDFの表示）", width="stretch")
+            st.image(image, caption=f"{page_ref(int(page), label, record.pages)}（PDFの表示）", width="stretch")
         else:
             st.info(
                 "PDFの画像を表示できません（poppler-utils が未導入か、ファイルがありません）。右の抽出テキストをご覧ください。"
