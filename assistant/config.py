@@ -131,6 +131,10 @@ class PlanSettings(BaseModel):
         1.2, description="Score from which a pair is 対応あり; calibrated by eval/calibrate_alignment.py."
     )
     top_k: int = Field(3, description="City passages shown per row of the matrix.")
+    synonyms_path: Path = Field(
+        REPO_ROOT / "corpus" / "synonyms.toml",
+        description="Reviewed table of equivalent terms and generic words for the matrix's evidence rule.",
+    )
     draft_sentences: int = Field(3, description="Cited source sentences per heading of a draft skeleton.")
     compare_threshold: float = Field(
         0.5, description="Bigram similarity from which a sentence counts as kept between two plan texts."

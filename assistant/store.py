@@ -116,6 +116,16 @@ class ChromaVectors:
     def count(self) -> int:
         return int(self.collection.count())
 
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by id (ids Chroma does not hold are left out)."""
+        out: dict[str, np.ndarray] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            page = self.collection.get(ids=ids[start : start + 500], include=["embeddings"])
+            for cid, vec in zip(page["ids"], page["embeddings"], strict=True):
+                out[cid] = np.asarray(vec, dtype=np.float32)
+        return out
+
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         n = self.count()
         if n == 0:
@@ -388,6 +398,10 @@ class Index:
                 clauses.append({key: {"$in": list(values)}})
         where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
         return self.vectors.query(vector, k, where)
+
+    def chunk_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored dense vectors of these chunks (the alignment matrix reuses them instead of re-embedding)."""
+        return self.vectors.get_vectors(ids)
 
     def stats(self) -> dict[str, int]:
         return {"chunks": len(self.chunk_ids()), "vectors": self.vectors.count(), "documents": len(self.documents())}
