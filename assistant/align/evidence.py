@@ -97,7 +97,7 @@ def is_content(line: str, doc_title: str = "") -> bool:
         return False
     if doc_title and (nfkc(doc_title).strip() in s or s in nfkc(doc_title)) and not s.endswith("。"):
         return False
-    if _SCHEDULE.search(s):
+    if _SCHEDULE.search(s) and not s.endswith("。"):  # a dated row, not a sentence that opens with a date
         return False
     if _NUMBERED.match(s) and not s.endswith("。"):
         return False
