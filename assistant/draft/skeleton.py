@@ -34,7 +34,7 @@ HEADINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
 _NOTE = re.compile(r"〔出典\d+〕")
 # a digest's own notes and statements it could not confirm: never drafted as content
 _UNCONFIRMED = re.compile(
-    r"確認でき(?:なかった|ませんでした|ていない|ない)|未確認|確認していない|不明|要約|解説記事|本資料|非公式|とされる|とする記事"
+    r"確認でき(?:なかった|ませんでした|ていない|ない)|未確認|確認していない|不明|要約|解説記事|本資料|非公式|とされる|とする記事|報道によると"
 )
 _ASKS_MUNICIPALITIES = re.compile(r"地方公共団体|自治体|市区町村|市町村")
 GAP_LINES = 3
