@@ -104,7 +104,11 @@ def pair_features(
     if n and m:
         vecs = _vectors(pipeline, [*city, *(c for it in items for c in it.chunks)])
         city_m = np.stack([_unit(vecs[c.chunk_id]) for c in city])
-        item_m = np.stack([_unit(np.mean([vecs[c.chunk_id] for c in it.chunks], axis=0)) for it in items])
+        if plan.item_vectors == "query":  # the item read as a query (e5 "query:"), its text cut to keep it fast
+            queries = [f"{it.title}\n{it.text[: plan.item_query_chars]}" for it in items]
+            item_m = np.stack([_unit(v) for v in pipeline.embedder.embed_queries(queries)])
+        else:
+            item_m = np.stack([_unit(np.mean([vecs[c.chunk_id] for c in it.chunks], axis=0)) for it in items])
         dense = item_m @ city_m.T
         dense = dense - dense.mean(1, keepdims=True) - dense.mean(0, keepdims=True) + dense.mean()
     city_bigrams = [bigrams(f"{city_label(c)}\n{c.text}") for c in city]
