@@ -108,7 +108,7 @@ def is_content(line: str, doc_title: str = "") -> bool:
 
 def content_sentences(chunk: Chunk) -> list[str]:
     """The chunk's sentences that can be evidence (exact substrings of its text)."""
-    out = []
+    out: list[str] = []
     for line in chunk.text.split("\n"):
         if not is_content(line, chunk.title):
             continue

@@ -57,7 +57,7 @@ def parse_judgement(raw: str, n_passages: int) -> tuple[Verdict, list[int], str]
         verdict, obj = found[0], {}
     assert isinstance(obj, dict)
     picked = [int(n) - 1 for n in obj.get("passages") or [] if str(n).isdigit() and 1 <= int(n) <= n_passages]
-    return verdict, list(dict.fromkeys(picked)), str(obj.get("reason") or "")[:200]
+    return verdict, list(dict.fromkeys(picked)), str(obj.get("reason") or "")[:200]  # type: ignore[return-value]
 
 
 def judge_with_llm(pipeline: Pipeline, item: AlignItem, matches: Sequence[Match]) -> tuple[Verdict, list[int], str]:

@@ -168,7 +168,7 @@ _CACHE_LOCK = threading.Lock()
 def cache_key(pipeline: Pipeline, plan: PlanSettings, use_llm: bool) -> str:
     index = pipeline.index
     syn = plan.synonyms_path.read_bytes() if plan.synonyms_path.exists() else b""
-    llm = pipeline.settings.llm.model if use_llm else ""
+    llm = (pipeline.settings.llm.model or "") if use_llm else ""
     parts = [str(CACHE_VERSION), str(index.dir), index._meta("store_id"), str(index.generation())]
     parts += [plan.model_dump_json(), hashlib.sha256(syn).hexdigest(), llm, pipeline.embedder.id]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
