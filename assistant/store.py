@@ -122,7 +122,10 @@ class ChromaVectors:
         ids = list(ids)
         for start in range(0, len(ids), 500):
             page = self.collection.get(ids=ids[start : start + 500], include=["embeddings"])
-            for cid, vec in zip(page["ids"], list(page["embeddings"] or []), strict=True):
+            embeddings = page["embeddings"]
+            if embeddings is None:  # an array, so no truth test
+                continue
+            for cid, vec in zip(page["ids"], list(embeddings), strict=True):
                 out[cid] = np.asarray(vec, dtype=np.float32)
         return out
 
