@@ -146,3 +146,25 @@ def test_matrix_is_cached_until_the_index_changes(corpus_pipeline, tmp_path: Pat
     )
     rows = {r.item.heading: r for r in second.rows}
     assert any("テレワーク" in c.quote for c in rows["(7) テレワークの推進"].city_quotes)
+
+
+def test_labelled_digest_rows_resolve_and_the_rule_raises_evidence_precision(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+    import yaml
+
+    from assistant.align import city_chunks, evidence_mask, find_items, pair_features
+    from eval.bench_alignment import DEFAULT_LABELS, figures, labelled_rows, predict
+
+    labels = yaml.safe_load(DEFAULT_LABELS.read_text(encoding="utf-8"))
+    assert len(labels["rows"]) >= 40
+    labels["rows"] = [r for r in labels["rows"] if r["item"]["doc_id"] != "juten-keikaku-2023"]  # PDF not bundled
+    plan = corpus_pipeline.settings.plan
+    items, city = find_items(corpus_pipeline, plan), city_chunks(corpus_pipeline, plan)
+    rows = labelled_rows(items, labels)  # each label names exactly one item
+    assert len(rows) == 15
+    feats = pair_features(corpus_pipeline, items, city, plan)
+    rule = evidence_mask(items, city, plan)
+    th = (plan.partial_threshold, plan.full_threshold)
+    _, with_rule, _, _ = figures(rows, predict(feats, rule, rows, plan.weights, th))
+    _, score_only, _, _ = figures(rows, predict(feats, np.ones_like(rule), rows, plan.weights, th))
+    assert with_rule > score_only
