@@ -169,6 +169,16 @@ class PlanSettings(BaseModel):
         1.2, description="Score from which a pair is 対応あり; calibrated by eval/calibrate_alignment.py."
     )
     top_k: int = Field(3, description="City passages shown per row of the matrix.")
+    item_vectors: Literal["query", "stored"] = Field(
+        "stored",
+        description="Item side of the dense feature: the mean of its chunks' stored vectors (no model call, "
+        "a 270-row matrix in seconds), or the item embedded as a query (title + start of its text; cached on disk).",
+    )
+    item_query_chars: int = Field(400, description="Characters of an item's text embedded with its title.")
+    synonyms_path: Path = Field(
+        REPO_ROOT / "corpus" / "synonyms.toml",
+        description="Reviewed table of equivalent terms and generic words for the matrix's evidence rule.",
+    )
     draft_sentences: int = Field(3, description="Cited source sentences per heading of a draft skeleton.")
     compare_threshold: float = Field(
         0.5, description="Bigram similarity from which a sentence counts as kept between two plan texts."

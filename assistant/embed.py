@@ -194,6 +194,26 @@ class CachedEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32)
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many query vectors, batched when the model can and kept in the on-disk cache (keyed apart from passages)."""
+        keys = [self._key("query:\x1f" + t) for t in texts]
+        found = self._lookup(list(set(keys)))
+        missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts, strict=True) if k not in found))
+        batched = getattr(self.inner, "embed_queries", None)
+        for start in range(0, len(missing), self.batch_size):
+            part = missing[start : start + self.batch_size]
+            vecs = batched([t for _, t in part]) if batched else np.stack([self.inner.embed_query(t) for _, t in part])
+            with self._lock:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                    [(self.id, k, v.astype(np.float32).tobytes()) for (k, _), v in zip(part, vecs, strict=True)],
+                )
+                self._db.commit()
+            found.update({k: v for (k, _), v in zip(part, vecs, strict=True)})
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
     def embed_query(self, text: str) -> np.ndarray:
         """Query vectors are kept in a small in-memory LRU: staff and eval runs repeat questions."""
         with self._lock:

@@ -320,6 +320,12 @@ class TorchE5Embedder:
         vector: np.ndarray = self._embed(["query: " + text])[0]
         return vector
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many queries in one batched pass (the alignment matrix embeds every item as a query)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._embed(["query: " + t for t in texts])
+
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Like e5.c `embed_n`: texts longer than one window are split into windows of content tokens,
         and a text's vector is the content-length-weighted mean of its windows' mean-pooled vectors."""

@@ -151,6 +151,19 @@ class ChromaVectors:
         process writes; deleting an id that cannot exist is such a write and changes nothing."""
         self.collection.delete(ids=["__dxa_catch_up__"])
 
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by id (ids Chroma does not hold are left out)."""
+        out: dict[str, np.ndarray] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            page = self.collection.get(ids=ids[start : start + 500], include=["embeddings"])
+            embeddings = page["embeddings"]
+            if embeddings is None:  # an array, so no truth test
+                continue
+            for cid, vec in zip(page["ids"], list(embeddings), strict=True):
+                out[cid] = np.asarray(vec, dtype=np.float32)
+        return out
+
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         n = self.count()
         if n == 0:
@@ -453,6 +466,10 @@ class Index:
             self.vectors.catch_up()  # another writer changed the store since this process last looked
             self._dense_generation = generation
         return self.vectors.query(vector, k, where)
+
+    def chunk_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored dense vectors of these chunks (the alignment matrix reuses them instead of re-embedding)."""
+        return self.vectors.get_vectors(ids)
 
     def stats(self) -> dict[str, int]:
         return {"chunks": len(self.chunk_ids()), "vectors": self.vectors.count(), "documents": len(self.documents())}

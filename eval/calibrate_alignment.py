@@ -120,7 +120,7 @@ def item_accuracy(feats: PairFeatures, labels: dict[str, Any], f: Fit) -> tuple[
     """Row verdicts (best city passage per item) against the labelled item-level truth."""
     scores = feats.scores(f.weights)
     out, ok = [], 0
-    truth = labels.get("items") or {}
+    truth = {f"{r['item']['doc_id']}#{r['item']['heading']}": r["verdict"] for r in labels.get("rows") or []}
     for i, item in enumerate(feats.items):
         if item.item_id not in truth:
             continue

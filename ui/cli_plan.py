@@ -56,6 +56,9 @@ def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
             say(f"   国・県: 「{c.quote}」")
         for c in r.city_quotes:
             say(f"   市    : 「{c.quote}」 — {c.chunk.section}")
+        if r.verdict == "記載なし":
+            for c in r.related[:2]:
+                say(f"   関連の可能性: 「{c.quote}」 — {c.chunk.section}")
         if r.reason:
             say(f"   理由  : {r.reason}")
     return 0
@@ -159,7 +162,13 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
                     {
                         "heading": s.heading,
                         "sentences": [
-                            {"text": x.text, "citations": x.citations, "placeholder": x.placeholder}
+                            {
+                                "text": x.text,
+                                "citations": x.citations,
+                                "placeholder": x.placeholder,
+                                "paraphrase": x.paraphrase,
+                                "kind": x.kind,
+                            }
                             for x in s.sentences
                         ],
                     }

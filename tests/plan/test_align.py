@@ -89,9 +89,13 @@ def test_clear_cases(matrix) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_calibration_accuracy_on_labelled_set(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from assistant.pipeline import Pipeline
     from eval.calibrate_alignment import evaluate
 
-    result = evaluate(corpus_pipeline)
+    # the pair-level calibration holds for items embedded as queries; the default (stored vectors) is
+    # measured at row level by eval/bench_alignment.py (README)
+    plan = corpus_pipeline.settings.plan.model_copy(update={"item_vectors": "query"})
+    result = evaluate(Pipeline(corpus_pipeline.settings.model_copy(update={"plan": plan})))
     assert result["n"] >= 30
     assert result["configured_accuracy"] >= 0.8
     assert result["loo_accuracy"] >= 0.8  # held-out, not training fit
@@ -147,8 +151,22 @@ def test_llm_judgement_and_fallback(corpus_pipeline) -> None:  # type: ignore[no
         )
         pipeline = Pipeline(settings)
         m = build_matrix(pipeline)
-        assert all(r.judged_by == "llm" and r.verdict == "対応あり" and r.city_quotes for r in m.rows)
+        assert all(r.judged_by == "llm" for r in m.rows)
         assert "<item" in fake.last_messages[-1]["content"]
+        # the model says 対応あり everywhere; the evidence rule re-checks the passages it picked
+        for r in m.rows:
+            if any(x.evidence for x in r.matches):
+                assert (
+                    r.verdict == "対応あり"
+                    and r.city_quotes
+                    and all(x.evidence for x in r.matches[: len(r.city_quotes)])
+                )
+            else:
+                assert r.verdict == "記載なし" and not r.city_quotes and "主題に触れていない" in r.reason
+        rows = {r.item.heading: r for r in m.rows}
+        assert rows["(3) 公金収納におけるeLTAXの活用"].verdict == "記載なし"
+        assert rows["(5) セキュリティ対策の徹底"].verdict == "対応あり"
+        assert build_matrix(pipeline) is m  # an LLM matrix is cached too (same index, same model)
         fake.status = 500
-        m = build_matrix(pipeline)
+        m = build_matrix(pipeline, cache=False)
         assert m.notice and all(r.judged_by == "threshold" for r in m.rows)

@@ -31,8 +31,39 @@ def test_skeleton_has_headings_and_cited_exact_quotes(draft) -> None:  # type: i
         assert c.quote in c.chunk.text  # exact substring of the stored text
     levels = {s.heading: {by_n[n].chunk.level for x in s.sentences for n in x.citations} for s in draft.sections}
     assert levels["国の方針"] <= {"national"} and levels["県の方針"] <= {"prefecture"}
-    placeholders = [x.text for x in draft.sections[-1].sentences if x.placeholder]
-    assert placeholders and placeholders[0].startswith("【要記入：") and "である調" in placeholders[0]
+    direction = draft.sections[-1].sentences
+    assert not any(x.placeholder for x in direction)  # built from the city text and the gap list
+    consider = [x for x in direction if x.kind == "consider"]
+    assert consider and all(x.text.startswith("【検討】") and x.citations for x in consider)
+    assert all(by_n[x.citations[0]].chunk.level in {"national", "prefecture"} for x in consider)
+    assert any(x.kind == "quote" and by_n[x.citations[0]].chunk.level == "city" for x in direction)
+
+
+SECTIONS = ("市民サービスのＤＸ", "地域社会のＤＸ", "行政事務のＤＸ", "ＤＸ推進基盤の整備")
+
+
+@pytest.mark.parametrize("title", SECTIONS)
+def test_dearu_drafts_of_the_four_sections_read_as_drafts(corpus_pipeline, title: str) -> None:  # type: ignore[no-untyped-def]
+    from assistant.align import is_content
+    from assistant.draft import PARAPHRASE_NOTE, has_polite_ending
+    from assistant.draft.skeleton import _UNCONFIRMED
+
+    d = skeleton(corpus_pipeline, title, "", "dearu")
+    by_n = {c.n: c for c in d.citations}
+    sentences = [x for s in d.sections for x in s.sentences]
+    assert all(not has_polite_ending(x.text) for x in sentences)  # 0 です・ます endings
+    assert all(x.citations for x in sentences if not x.placeholder)  # every sentence cited
+    for x in sentences:
+        for n in x.citations:
+            quote = by_n[n].quote
+            assert quote in by_n[n].chunk.text  # the 出典 keeps the exact quote
+            assert is_content(quote, by_n[n].chunk.title), quote  # headings never become sentences
+            assert not _UNCONFIRMED.search(quote), quote  # digest notes / unconfirmed statements
+    assert any(x.paraphrase for x in sentences) and PARAPHRASE_NOTE in d.text
+    national = [by_n[n].quote for x in d.sections[1].sentences for n in x.citations]
+    assert national and any(w in national[0] for w in ("地方公共団体", "自治体", "市区町村", "市町村"))
+    check = check_draft(draft_markdown(d), corpus_pipeline)
+    assert check.unsupported == [] and check.unknown_markers == [] and check.sentences >= 6
 
 
 def test_check_draft_accepts_skeleton_and_flags_invented_sentence(corpus_pipeline, draft) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,236 @@
+"""Row verdicts and evidence of the alignment matrix (整合表) on the labelled rows, leave-one-document-out.
+
+eval/alignment/labels.yaml `rows` gives each item's verdict and the city sections that may stand as
+its evidence. For each source document in turn, the weights and the two thresholds are fitted on the
+rows of the other documents and the held-out document's rows are predicted; the figures are
+  * row verdict accuracy (the row's verdict against the label),
+  * evidence precision (share of the city passages shown as evidence that the labels mark relevant),
+  * title-line / heading / schedule-row quotes shown as evidence (must be 0).
+Two rules are compared on the same features: "score only" (the best passage, whatever it says) and
+"evidence rule" (assistant/align/evidence.py). `--old-module FILE` also scores the matrix of another
+align module (e.g. the one before issue 13, `git show 33f0f40:assistant/align.py > /tmp/align_old.py`).
+Run (the store should hold the bundled corpus and the 重点計画 2023 PDF):
+    python -m eval.bench_alignment --store DIR [--labels eval/alignment/labels.yaml] [--old-module FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from assistant.align import (
+    AlignItem,
+    PairFeatures,
+    city_chunks,
+    decide_row,
+    evidence_mask,
+    find_items,
+    is_content,
+    pair_features,
+)
+from assistant.config import REPO_ROOT, PlanSettings, Settings
+from assistant.pipeline import Pipeline
+from assistant.types import Chunk
+
+DEFAULT_LABELS = REPO_ROOT / "eval" / "alignment" / "labels.yaml"
+FEATURES = ("dense", "heading", "sentence", "reverse")
+GRID = (0.0, 0.5, 1.0, 2.0)
+
+
+def norm(text: str) -> str:
+    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return s.removesuffix("新規")
+
+
+@dataclass
+class LabelledRow:
+    index: int  # into the item list
+    verdict: str
+    relevant: list[str]  # normalised section names
+
+    def is_relevant(self, chunk: Chunk) -> bool:
+        last = norm(chunk.section.split(" > ")[-1]) if chunk.section else ""
+        return bool(last) and any(last.startswith(r) or r.startswith(last) for r in self.relevant)
+
+
+def labelled_rows(items: list[AlignItem], labels: dict[str, Any]) -> list[LabelledRow]:
+    out = []
+    for row in labels["rows"]:
+        it = row["item"]
+        found = [
+            i
+            for i, x in enumerate(items)
+            if x.doc_id == it["doc_id"]
+            and norm(x.heading) == norm(it["heading"])
+            and norm(it.get("under", "")) in norm(x.section)
+        ]
+        if len(found) != 1:
+            raise SystemExit(f"labels: {it} matches {len(found)} items (must be exactly one)")
+        out.append(LabelledRow(found[0], row["verdict"], [norm(r) for r in row.get("relevant") or []]))
+    return out
+
+
+@dataclass
+class Outcome:
+    verdicts: list[str]
+    shown: list[list[Chunk]]  # evidence passages per row
+
+
+def predict(
+    feats: PairFeatures, eligible: np.ndarray, rows: list[LabelledRow], w: dict[str, float], th: tuple[float, float]
+) -> Outcome:
+    scores = feats.scores(w)
+    verdicts, shown = [], []
+    for r in rows:
+        d = decide_row(scores[r.index], eligible[r.index], th, 3)
+        verdicts.append(d.verdict)
+        shown.append([feats.city[j] for j in d.evidence])
+    return Outcome(verdicts, shown)
+
+
+def figures(rows: list[LabelledRow], out: Outcome) -> tuple[float, float, int, int]:
+    """(accuracy, evidence precision, relevant shown, shown)."""
+    acc = float(np.mean([v == r.verdict for v, r in zip(out.verdicts, rows, strict=True)])) if rows else 0.0
+    rel = sum(r.is_relevant(c) for r, cs in zip(rows, out.shown, strict=True) for c in cs)
+    n = sum(len(cs) for cs in out.shown)
+    return acc, (rel / n if n else 1.0), rel, n
+
+
+def fit(
+    feats: PairFeatures, eligible: np.ndarray, rows: list[LabelledRow]
+) -> tuple[dict[str, float], tuple[float, float]]:
+    """Weights (small grid) and thresholds maximising row accuracy, then evidence precision, on `rows`.
+
+    Vectorised over all threshold pairs: per row only the best three evidence passages matter.
+    """
+    code = {"記載なし": 0, "一部対応": 1, "対応あり": 2}
+    y = np.array([code[r.verdict] for r in rows])
+    best: tuple[float, float] = (-1.0, -1.0)
+    choice: tuple[dict[str, float], tuple[float, float]] = ({}, (0.0, 0.0))
+    for rest in itertools.product(GRID, repeat=len(FEATURES) - 1):
+        w = dict(zip(FEATURES, (1.0, *rest), strict=True))
+        scores = feats.scores(w)
+        top3 = np.full((len(rows), 3), -np.inf)
+        rel3 = np.zeros((len(rows), 3), dtype=bool)
+        for k, r in enumerate(rows):
+            js = [j for j in np.argsort(-scores[r.index], kind="stable") if eligible[r.index, j]][:3]
+            top3[k, : len(js)] = scores[r.index, js]
+            rel3[k, : len(js)] = [r.is_relevant(feats.city[j]) for j in js]
+        finite = np.unique(top3[:, 0][np.isfinite(top3[:, 0])])
+        if not finite.size:
+            continue
+        cuts = np.concatenate([[finite[0] - 1], (finite[1:] + finite[:-1]) / 2, [finite[-1] + 1]])
+        lo, hi = np.meshgrid(cuts, cuts, indexing="ij")
+        lo, hi = lo[lo <= hi], hi[lo <= hi]  # every pair with 一部対応 <= 対応あり
+        t = top3[:, 0][None, :]
+        pred = (t >= lo[:, None]).astype(int) + (t >= hi[:, None]).astype(int)  # pairs x rows
+        acc = (pred == y[None, :]).mean(1)
+        shown = (top3[None, :, :] >= lo[:, None, None]) & (pred > 0)[:, :, None]
+        n_shown = shown.sum((1, 2))
+        prec = np.where(n_shown > 0, (shown & rel3[None]).sum((1, 2)) / np.maximum(n_shown, 1), 1.0)
+        k = int(np.lexsort((prec, acc))[-1])
+        if (float(acc[k]), float(prec[k])) > best:
+            best, choice = (float(acc[k]), float(prec[k])), (w, (float(lo[k]), float(hi[k])))
+    return choice
+
+
+def lodo(feats: PairFeatures, eligible: np.ndarray, rows: list[LabelledRow]) -> tuple[Outcome, list[str]]:
+    verdicts: list[str] = [""] * len(rows)
+    shown: list[list[Chunk]] = [[] for _ in rows]
+    notes = []
+    for doc in dict.fromkeys(feats.items[r.index].doc_id for r in rows):
+        test = [k for k, r in enumerate(rows) if feats.items[r.index].doc_id == doc]
+        train = [rows[k] for k in range(len(rows)) if k not in test]
+        w, th = fit(feats, eligible, train)
+        out = predict(feats, eligible, [rows[k] for k in test], w, th)
+        for k, v, s in zip(test, out.verdicts, out.shown, strict=True):
+            verdicts[k], shown[k] = v, s
+        notes.append(f"  held out {doc} ({len(test)} rows): weights {w} thresholds ({th[0]:.3f}, {th[1]:.3f})")
+    return Outcome(verdicts, shown), notes
+
+
+def old_module_outcome(path: Path, pipeline: Pipeline, rows: list[LabelledRow], items: list[AlignItem]) -> Outcome:
+    """The matrix of another align module (its own rule and thresholds), on the same labelled rows."""
+    spec = importlib.util.spec_from_file_location("align_other", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["align_other"] = mod  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(mod)
+    plan = PlanSettings(weights={"dense": 1.0, "heading": 1.0, "sentence": 1.0, "reverse": 2.0})
+    plan = plan.model_copy(update={"partial_threshold": 0.61, "full_threshold": 1.2})
+    matrix = mod.build_matrix(pipeline, use_llm=False, plan=plan)
+    by_id = {(r.item.doc_id, r.item.section): r for r in matrix.rows}
+    verdicts, shown = [], []
+    for r in rows:
+        row = by_id.get((items[r.index].doc_id, items[r.index].section))
+        verdicts.append(row.verdict if row else "（行なし）")  # the other module has no such row
+        shown.append([c.chunk for c in row.city_quotes] if row else [])
+    return Outcome(verdicts, shown)
+
+
+def report(name: str, rows: list[LabelledRow], out: Outcome) -> str:
+    acc, prec, rel, n = figures(rows, out)
+    bad = sum(
+        not is_content(c.text.split("\n")[-1], c.title)
+        and not any(is_content(line, c.title) for line in c.text.split("\n"))
+        for cs in out.shown
+        for c in cs
+    )
+    return f"{name:<42} row accuracy {acc:.3f} ({round(acc * len(rows))}/{len(rows)})  evidence precision {prec:.3f} ({rel}/{n})  content-less evidence {bad}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--store", required=True, help="index directory with the bundled corpus and the 重点計画 PDF")
+    parser.add_argument("--labels", default=str(DEFAULT_LABELS))
+    parser.add_argument("--old-module", help="another align module to score as 'before'")
+    parser.add_argument("--show", action="store_true", help="print every labelled row")
+    args = parser.parse_args()
+    settings = Settings().with_store(args.store)
+    pipeline = Pipeline(settings)
+    plan = settings.plan
+    labels = yaml.safe_load(Path(args.labels).read_text(encoding="utf-8"))
+    items, city = find_items(pipeline, plan), city_chunks(pipeline, plan)
+    rows = labelled_rows(items, labels)
+    feats = pair_features(pipeline, items, city, plan)
+    rule = evidence_mask(items, city, plan)
+    anything = np.ones_like(rule)
+    print(f"labelled rows: {len(rows)}  items in the matrix: {len(items)}  city passages: {len(city)}")
+    if args.old_module:
+        print(
+            report(
+                "before (old module, shipped thresholds)",
+                rows,
+                old_module_outcome(Path(args.old_module), pipeline, rows, items),
+            )
+        )
+    shipped = (plan.partial_threshold, plan.full_threshold)
+    print(report("evidence rule, shipped settings", rows, predict(feats, rule, rows, plan.weights, shipped)))
+    for name, mask in (("score only", anything), ("evidence rule", rule)):
+        out, notes = lodo(feats, mask, rows)
+        print(report(f"{name}, leave-one-document-out", rows, out))
+        for line in notes:
+            print(line)
+        if args.show and mask is rule:
+            for r, v, cs in zip(rows, out.verdicts, out.shown, strict=True):
+                mark = "✓" if v == r.verdict else "✗"
+                ev = "; ".join(("" if r.is_relevant(c) else "✗") + c.section.split(" > ")[-1][:14] for c in cs)
+                print(f"  {mark} {items[r.index].heading[:34]:<34} {v} (正解 {r.verdict})  {ev}")
+    w, th = fit(feats, rule, rows)
+    print(
+        f"\nfit on all rows (for the shipped settings): weights {w}  一部対応 >= {th[0]:.3f}  対応あり >= {th[1]:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
