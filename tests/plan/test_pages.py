@@ -71,3 +71,21 @@ def test_drafts_and_downloads_go_to_the_audit_log(page_env, corpus_pipeline) -> 
     new = [(e.user, e.kind, e.detail) for e in reversed(log.events()) if e.id not in before]
     assert [(u, k) for u, k, _ in new] == [("staff1", "draft"), ("staff1", "export"), ("staff1", "export")]
     assert new[1][2].endswith(".docx") and new[2][2] == "整合表.xlsx"
+
+
+def test_alignment_page_shows_related_passages_apart_from_evidence(page_env, corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from assistant.align import build_matrix
+
+    matrix = build_matrix(corpus_pipeline)
+    rows = [(n, r) for n, r in enumerate(matrix.rows, start=1) if r.verdict == "記載なし" and r.related]
+    assert rows, "the bundled corpus has gap rows with near (non-evidence) city passages"
+    n, row = rows[0]
+    at = run_page("alignment.py")
+    at.button[0].click().run()
+    at.selectbox(key="align_pick").set_value(n).run()
+    assert not at.exception
+    assert any(m.value == "**関連の可能性（根拠ではありません）**" for m in at.markdown)
+    texts = [t.value for t in at.text]
+    assert "（該当する記述なし）" in texts  # no evidence on the city side
+    assert all(c.quote in texts for c in row.related)  # the near passages, shown apart
+    assert any(t.startswith("判定: 記載なし") for t in texts)

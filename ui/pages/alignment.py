@@ -155,6 +155,14 @@ with right:
     for c in row.city_quotes:
         st.text(c.quote)
         st.caption(md(where(c)))
+    if row.related:
+        # near the item but not naming its subject: shown for review, never as evidence
+        st.markdown("**関連の可能性（根拠ではありません）**")
+        if row.concepts:
+            st.caption(md("根拠とするには次の語（または同義語）が必要です: " + "、".join(row.concepts)))
+        for c in row.related:
+            st.text(c.quote)
+            st.caption(md(where(c)))
 with st.expander("候補となった市の記述（スコア順）"):
     st.dataframe(
         pd.DataFrame(
