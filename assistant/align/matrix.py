@@ -109,7 +109,7 @@ def decide_row(scores: np.ndarray, eligible: np.ndarray, thresholds: tuple[float
     best = float(scores[ev[0]]) if ev else float(scores[order[0]]) if order else 0.0
     verdict = verdict_for(best, thresholds) if ev else "記載なし"
     shown = [j for j in ev if scores[j] >= thresholds[0]][:top_k] if verdict != "記載なし" else []
-    related = [j for j in order if j not in shown][:top_k]
+    related = [j for j in order if j not in shown]  # all, best first: the row shows the first with content
     return RowDecision(verdict, best, shown, related)
 
 
@@ -140,19 +140,25 @@ def _citation(n: int, chunk: Chunk, target: str, score: float, candidates: Seque
 
 
 def _row_quotes(
-    item: AlignItem, concepts: dict[str, set[str]], evidence: Sequence[Match], related: Sequence[Match]
+    item: AlignItem,
+    concepts: dict[str, set[str]],
+    evidence: Sequence[Match],
+    related: Sequence[Match],
+    top_k: int,
 ) -> tuple[list[Citation], list[Citation], list[Citation]]:
+    """(source quote, city evidence quotes, 関連の可能性: the first `top_k` related passages with content)."""
     target = f"{item.title}\n{item.text}"
     city: list[Citation] = []
     for m in evidence:
         c = _citation(len(city) + 2, m.chunk, target, m.score, concept_sentences(m.chunk, concepts))
         if c:
             city.append(c)
-    near = [
-        c
-        for m in related
-        if (sents := content_sentences(m.chunk)) and (c := _citation(0, m.chunk, target, m.score, sents))
-    ]
+    near: list[Citation] = []
+    for m in related:
+        if len(near) >= top_k:
+            break
+        if (sents := content_sentences(m.chunk)) and (c := _citation(0, m.chunk, target, m.score, sents)):
+            near.append(c)
     anchor = " ".join(c.quote for c in city) or item.title
     with_content = [ch for ch in item.chunks if content_sentences(ch)] or list(item.chunks)
     best = max(with_content, key=lambda ch: len(bigrams(ch.text) & bigrams(anchor)))
@@ -244,7 +250,8 @@ def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool) -> AlignmentMatrix
 
         d = decide_row(scores[i], eligible[i], thresholds, plan.top_k) if city else RowDecision("記載なし", 0, [], [])
         evidence = [match(j) for j in d.evidence]
-        related = [match(j) for j in d.related]
+        nearby = [match(j) for j in d.related]  # every other passage, best first
+        related = nearby[: plan.top_k]
         verdict, reason, judged_by = d.verdict, "", "threshold"
         if llm and city:
             candidates = [match(j) for j in dict.fromkeys([*d.evidence, *d.related])][: plan.top_k * 2]
@@ -258,11 +265,12 @@ def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool) -> AlignmentMatrix
                     verdict = "記載なし"
                     reason = f"{reason}（根拠とされた記述は項目の主題に触れていないため記載なしとしました）"
                 evidence = chosen if verdict != "記載なし" else []
-                related = [m for m in candidates if m not in evidence][: plan.top_k]
+                nearby = [m for m in candidates if m not in evidence]
+                related = nearby[: plan.top_k]
             except LLMError as exc:
                 failures += 1
                 log.warning("LLM judgement failed for %s: %s", item.item_id, exc)
-        source_quotes, city_quotes, near = _row_quotes(item, concepts, evidence, related)
+        source_quotes, city_quotes, near = _row_quotes(item, concepts, evidence, nearby, plan.top_k)
         rows.append(
             AlignmentRow(
                 item,

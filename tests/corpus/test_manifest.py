@@ -120,11 +120,18 @@ def test_shipped_file_exists_and_matches_its_checksum(entries: list[ManifestEntr
 
 
 def test_every_document_in_corpus_is_in_the_manifest(entries: list[ManifestEntry]) -> None:
+    """Every document file (what `dxa ingest` would read) is described; data files such as the
+    整合表's reviewed synonym table (synonyms.toml) are not documents."""
+    from ingest.indexer import SUPPORTED_SUFFIXES
+
     listed = {e.path for e in entries if e.path is not None}
     on_disk = {
         p.absolute()
         for p in CORPUS.rglob("*")
-        if p.is_file() and p.name not in {"sources.toml", "SOURCE.md"} and "__pycache__" not in p.parts
+        if p.is_file()
+        and p.suffix.lower() in SUPPORTED_SUFFIXES
+        and p.name != "SOURCE.md"
+        and "__pycache__" not in p.parts
     }
     assert on_disk == listed
 
