@@ -299,6 +299,8 @@ def test_staff_question_is_answered_while_an_upload_indexes(browser, server: str
         admin.get_by_role("heading", name="資料管理").wait_for()
         admin.locator("input[type=file]").set_input_files(str(pdf))
         admin.get_by_label("表題").fill("公用車EV化計画")
+        admin.get_by_test_id("stSelectbox").filter(has=admin.get_by_text("区分", exact=True)).click()
+        admin.get_by_role("option", name="市").click()
         admin.get_by_role("button", name="索引に登録").click()
         admin.get_by_text("索引の登録を受け付けました", exact=False).wait_for()
 
@@ -397,8 +399,9 @@ def test_admin_uploads_then_removes_a_document_without_error(  # type: ignore[no
     pg.get_by_test_id("stSelectbox").filter(has=pg.get_by_text("区分", exact=True)).click()
     pg.get_by_role("option", name="市").click()
     pg.get_by_role("button", name="索引に登録").click()
-    main.get_by_text("kaigi: 追加しました", exact=False).wait_for(timeout=180_000)
-    expect(count).not_to_have_text(before)  # the count follows the upload without 一覧を更新
+    main.get_by_text("索引の登録を受け付けました", exact=False).wait_for(timeout=120_000)
+    main.get_by_text("完了: 追加しました", exact=False).wait_for(timeout=600_000)  # the background job ends
+    expect(count).not_to_have_text(before, timeout=120_000)  # the count follows the job without 一覧を更新
     expect(pg.get_by_test_id("stFileChipName")).to_have_count(0)  # the form is empty for the next upload
 
     manage = pg.get_by_test_id("stSelectbox").filter(has=pg.get_by_text("文書", exact=True))

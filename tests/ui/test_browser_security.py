@@ -294,7 +294,10 @@ def test_admin_upload_on_documents_page_still_works(visit: Visit, tmp_path: Path
     doc.write_text("# 追加資料\n\n窓口の混雑を減らすため、予約制を導入する。\n", encoding="utf-8")
     v.page.locator("input[type=file]").set_input_files(str(doc))
     v.page.get_by_text("upload-test.md").first.wait_for()
+    v.page.get_by_test_id("stSelectbox").filter(has=v.page.get_by_text("区分", exact=True)).click()
+    v.page.get_by_role("option", name="その他").click()
     v.page.get_by_role("button", name="索引に登録").click()
-    v.page.get_by_text("追加しました", exact=False).wait_for(timeout=120_000)
+    v.page.get_by_text("索引の登録を受け付けました", exact=False).wait_for(timeout=120_000)
+    v.page.get_by_text("完了: 追加しました", exact=False).wait_for(timeout=600_000)  # the background job ends
     shot(v.page, "sec-04-upload")
     assert v.off_loopback() == []
