@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 PRIVATE_UMASK = 0o077
@@ -44,3 +46,15 @@ def private_sqlite(path: Path) -> Path:
             with contextlib.suppress(PermissionError):  # someone else's file: reading it may still work
                 os.chmod(p, FILE_MODE)
     return path
+
+
+@contextlib.contextmanager
+def sqlite_transaction(path: Path, timeout: float = 30) -> Iterator[sqlite3.Connection]:
+    """A fresh connection to `path` holding one transaction (committed, or rolled back on an error),
+    closed afterwards: what the small SQLite stores (users, sessions, jobs) use for every call."""
+    db = sqlite3.connect(path, timeout=timeout)
+    try:
+        with db:
+            yield db
+    finally:
+        db.close()

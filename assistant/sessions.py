@@ -21,11 +21,12 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import Settings
+from assistant.private import sqlite_transaction
 from assistant.users import SCHEMA as USERS_SCHEMA
 from assistant.users import normalize_name
 
@@ -101,14 +102,8 @@ class SessionStore:
         key = load_or_create_key(settings.home / KEY_FILE)
         return cls(settings.home / "users.sqlite", key, hours=settings.ui.session_hours)
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_transaction(self.path)
 
     def _sign(self, token: str, expires: int) -> str:
         return hmac.new(self.key, f"{token}.{expires}".encode(), hashlib.sha256).hexdigest()

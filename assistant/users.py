@@ -19,7 +19,7 @@ import secrets
 import sqlite3
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Literal
 
 from assistant.config import Settings
 from assistant.errors import AuthError, NotFoundError
-from assistant.private import private_sqlite
+from assistant.private import private_sqlite, sqlite_transaction
 
 Role = Literal["staff", "admin"]
 ROLES: tuple[Role, ...] = ("staff", "admin")
@@ -128,14 +128,8 @@ class UserStore:
             settings.home / "users.sqlite", max_failures=ui.login_max_failures, lockout_minutes=ui.login_lockout_minutes
         )
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_transaction(self.path)
 
     def add(self, name: str, password: str, role: str = "staff") -> User:
         key = normalize_name(name)

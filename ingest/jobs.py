@@ -14,11 +14,12 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from assistant.config import Settings
+from assistant.private import sqlite_transaction
 from assistant.types import SourceInfo
 from ingest.indexer import FileResult, ingest_paths
 
@@ -102,14 +103,8 @@ class JobStore:
     def from_settings(cls, settings: Settings) -> JobStore:
         return cls(settings.home / "jobs.sqlite")
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_transaction(self.path)
 
     def enqueue(self, path: Path, source: SourceInfo, *, filename: str, user: str = "") -> int:
         with self._db() as db:
