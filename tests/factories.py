@@ -136,10 +136,9 @@ def make_aes_owner_only_pdf(path: Path) -> Path:
     return Path(path)
 
 
-def make_form_bomb_pdf(path: Path, form_chars: int = 900_000, draws: int = 50) -> Path:
-    """A PDF of a few KB: one form XObject with `form_chars` characters of text, drawn `draws` times
-    on its one page. Valid, and its text is form_chars x draws characters (45 MB by default)."""
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
+def _blank_helvetica_page():  # type: ignore[no-untyped-def]
+    """A writer with one blank A4 page and a /F1 Helvetica font dictionary, for hand-built content streams."""
+    from pypdf.generic import DictionaryObject, NameObject
 
     writer = PdfWriter()
     page = writer.add_blank_page(595, 842)
@@ -150,7 +149,22 @@ def make_form_bomb_pdf(path: Path, form_chars: int = 900_000, draws: int = 50) -
             NameObject("/BaseFont"): NameObject("/Helvetica"),
         }
     )
-    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+    return writer, page, DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+
+
+def _write(writer: PdfWriter, path: Path) -> Path:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return Path(path)
+
+
+def make_form_bomb_pdf(path: Path, form_chars: int = 900_000, draws: int = 50) -> Path:
+    """A PDF of a few KB: one form XObject with `form_chars` characters of text, drawn `draws` times
+    on its one page. Valid, and its text is form_chars x draws characters (45 MB by default)."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
+
+    writer, page, fonts = _blank_helvetica_page()
     line = b"(" + b"x" * 99 + b") Tj T* "  # 100 characters with the line break
     form = DecodedStreamObject()
     form.set_data(b"BT /F1 1 Tf 1 TL " + line * (form_chars // 100) + b"ET")
@@ -164,10 +178,7 @@ def make_form_bomb_pdf(path: Path, form_chars: int = 900_000, draws: int = 50) -
     contents = DecodedStreamObject()
     contents.set_data(b"/X1 Do " * draws)
     page[NameObject("/Contents")] = writer._add_object(contents.flate_encode())
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
-        writer.write(fh)
-    return Path(path)
+    return _write(writer, path)
 
 
 def make_corrupt_pdf(path: Path) -> Path:
@@ -188,24 +199,12 @@ def make_slow_pdf(path: Path, operators: int = 1_000_000) -> Path:
     operators: valid, but text extraction takes seconds per 100,000 of them."""
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-    writer = PdfWriter()
-    page = writer.add_blank_page(595, 842)
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-        }
-    )
-    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+    writer, page, fonts = _blank_helvetica_page()
     page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
     stream = DecodedStreamObject()
     stream.set_data(b"BT /F1 12 Tf " + b"(x) Tj " * operators + b"ET")
     page[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
-        writer.write(fh)
-    return Path(path)
+    return _write(writer, path)
 
 
 def _wgs84() -> SpatialReferenceSystem:
