@@ -83,6 +83,16 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AuthError(
+            f"unknown role: {role}",
+            message_ja=f"役割「{role}」はありません",
+            hint="use staff or admin",
+            hint_ja="staff か admin を指定してください",
+        )
+
+
 def _check_password_length(password: str) -> None:
     if len(password) < MIN_PASSWORD_CHARS:
         raise AuthError(
@@ -140,13 +150,7 @@ class UserStore:
                 hint="use 1-64 printable characters without spaces",
                 hint_ja="空白を含まない1〜64文字にしてください",
             )
-        if role not in ROLES:
-            raise AuthError(
-                f"unknown role: {role}",
-                message_ja=f"役割「{role}」はありません",
-                hint="use staff or admin",
-                hint_ja="staff か admin を指定してください",
-            )
+        _check_role(role)
         _check_password_length(password)
         user = User(key, role, datetime.now(UTC).isoformat(timespec="seconds"))
         try:
@@ -223,13 +227,7 @@ class UserStore:
 
     def set_role(self, name: str, role: str) -> User:
         """Change a user's role; the last admin cannot be made staff (someone must be able to administer)."""
-        if role not in ROLES:
-            raise AuthError(
-                f"unknown role: {role}",
-                message_ja=f"役割「{role}」はありません",
-                hint="use staff or admin",
-                hint_ja="staff か admin を指定してください",
-            )
+        _check_role(role)
         key = normalize_name(name)
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")  # the admin count and the change in one transaction
