@@ -18,10 +18,9 @@ import streamlit as st
 from assistant.errors import DXAError
 from assistant.types import SourceInfo
 from ingest.indexer import SUPPORTED_SUFFIXES, assign_doc_id
-from ingest.jobs import DONE, FAILED, INDEXING, QUEUED, Job, JobStore
+from ingest.jobs import DONE, FAILED, INDEXING, QUEUED, Job, JobStore, current_jobs, start_ingest_job
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
-from ui.jobs import current_jobs, start_ingest_job
 from ui.render import level_label, local_time, md
 
 me = require_role("admin")
