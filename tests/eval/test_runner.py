@@ -78,6 +78,20 @@ def test_run_suite_end_to_end(corpus_pipeline, small_suite: Path, tmp_path: Path
     assert history and history[-1]["dir"] == str(out.resolve())
 
 
+def test_run_suite_writes_run_records(corpus_pipeline, small_suite: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from assistant.pipeline import Pipeline
+    from assistant.runlog import RunLog
+
+    pipeline = Pipeline(corpus_pipeline.settings, run_log=RunLog(tmp_path / "audit.sqlite"))
+    pipeline.__dict__["index"] = corpus_pipeline.index  # the same index object
+    result = runner.run_suite(pipeline, load_suite(small_suite))
+    runs = pipeline.run_log.query(newest_first=False)
+    assert [r.id for r in runs] == [c["run_id"] for c in result["cases"]]
+    assert [r.question for r in runs] == [c["question"] for c in result["cases"]]
+    assert {(r.user, r.session) for r in runs} == {(runner.EVAL_USER, "eval:small")}
+    assert [r.answer for r in runs] == [c["answer"] for c in result["cases"]]
+
+
 def test_report_escapes_text() -> None:
     from eval.report import render_html
 
