@@ -45,14 +45,16 @@ class Pipeline:
 
     def __init__(self, settings: Settings, run_log: RunLog | None = None) -> None:
         self.settings = settings
-        if run_log is not None:
-            self.__dict__["run_log"] = run_log  # what the cached property would have built
+        self._run_log = run_log
 
-    @cached_property
+    @property
     def run_log(self) -> RunLog:
-        from assistant.runlog import RunLog
+        """Where `ask(..., user=...)` records runs: the injected log, else `<home>/audit.sqlite`."""
+        if self._run_log is None:
+            from assistant.runlog import RunLog
 
-        return RunLog.from_settings(self.settings)
+            self._run_log = RunLog.from_settings(self.settings)
+        return self._run_log
 
     @cached_property
     def embedder(self) -> CachedEmbedder:
