@@ -174,3 +174,4 @@ class Answer:
     support: float = 0.0  # how well the retrieved passages cover the question (refusal signal)
     retrieved: list[str] = field(default_factory=list)  # chunk ids retrieved for this answer (run record)
     resolved_question: str = ""  # the stand-alone form of a follow-up (= question when it is none)
+    run_id: int | None = None  # the run log entry of this answer, when it was recorded

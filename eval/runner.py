@@ -24,6 +24,7 @@ RETRIEVE_K = 10  # passages searched for the retrieval metrics (hit@5, mrr@10, n
 RESULT_FILE, REPORT_FILE, HISTORY_FILE = "result.json", "report.html", "history.jsonl"
 # The keys every result carries (the README and the UI rely on them).
 AGGREGATE_KEYS = tuple(m for m in METRICS if not m.startswith("llm_judge_"))
+EVAL_USER = "eval"  # who asked, in the run log: eval runs are kept apart from staff questions
 
 
 def eval_home(settings: Settings) -> Path:
@@ -44,11 +45,12 @@ def ensure_indexed(pipeline: Pipeline, suite: Suite | None = None) -> list[str]:
     return messages
 
 
-def run_case(pipeline: Pipeline, case: Case, *, judge: Any = None) -> dict[str, Any]:
+def run_case(pipeline: Pipeline, case: Case, *, judge: Any = None, session: str = "") -> dict[str, Any]:
+    """Search and ask one case (the run is logged as user EVAL_USER) and score it."""
     hits = pipeline.search(case.question, k=RETRIEVE_K).hits
     ranked = [h.chunk for h in hits]
     t0 = time.perf_counter()
-    answer = pipeline.ask(case.question)
+    answer = pipeline.ask(case.question, user=EVAL_USER, session=session)
     latency_ms = (time.perf_counter() - t0) * 1000
     refused = m.is_refusal(answer.refused, answer.answer)
     cited = [c.chunk for c in answer.citations]
@@ -91,6 +93,7 @@ def run_case(pipeline: Pipeline, case: Case, *, judge: Any = None) -> dict[str, 
         "reference": case.reference,
         "gold": [g.label() for g in case.gold],
         "answer": answer.answer,
+        "run_id": answer.run_id,
         "mode": answer.mode,
         "refused": refused,
         "support": round(answer.support, 4),
@@ -171,11 +174,11 @@ def run_suite(
     if judge and pipeline.use_llm():
         from eval.judge import LLMJudge
 
-        judge_obj = LLMJudge(pipeline.settings.llm)
+        judge_obj = LLMJudge(pipeline.require_model())
     started = datetime.now(UTC)
     records = []
     for i, case in enumerate(suite.cases, start=1):
-        record = run_case(pipeline, case, judge=judge_obj)
+        record = run_case(pipeline, case, judge=judge_obj, session=f"eval:{suite.name}")
         records.append(record)
         if progress:
             progress(i, len(suite.cases), record)

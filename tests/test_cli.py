@@ -81,6 +81,25 @@ def test_search_ask_status_json(store: Path, capsys: pytest.CaptureFixture[str],
     assert out[0]["refused"] is False and out[1]["refused"] is True
 
 
+def test_ask_writes_run_records(store: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from assistant.config import Settings
+    from assistant.runlog import RunLog
+    from ui.cli import cli_user
+
+    [ans] = run_json(capsys, ["ask", "計画の期間はいつからいつまでですか", "--json", "--store", str(store)])
+    questions = tmp_path / "a.jsonl"
+    questions.write_text(
+        '{"id": 1, "question": "計画の期間は"}\n{"id": 2, "question": "総務大臣は誰ですか"}\n', "utf-8"
+    )
+    batch = run_json(capsys, ["ask", "--questions", str(questions), "--json", "--store", str(store)])
+    runs = RunLog.from_settings(Settings()).query(newest_first=False)  # DXA_HOME of the fixture
+    assert [r.id for r in runs] == [ans["run_id"], *(o["run_id"] for o in batch)]
+    assert [r.question for r in runs] == ["計画の期間はいつからいつまでですか", "計画の期間は", "総務大臣は誰ですか"]
+    assert {r.user for r in runs} == {cli_user()} and cli_user().startswith("cli:")
+    assert runs[0].answer == ans["answer"] and runs[0].citations == ans["citations"]
+    assert [r.refused for r in runs] == [False, False, True]
+
+
 def test_filters_on_the_command_line(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     [res] = run_json(capsys, ["search", "DX", "--level", "national", "--json", "--store", str(store)])
     assert res["hits"] and {h["level"] for h in res["hits"]} == {"national"}

@@ -9,13 +9,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.audit import citation_dicts
 from assistant.config import Settings
 from assistant.errors import DXAError
 from assistant.followup import Turn
 from assistant.retrieve import Filters
+from assistant.runlog import citation_dicts
 from assistant.types import Answer, Hit, chunk_page_label
-from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, say
+from ui.cli import EXTENSIONS, cli_user, command, emit_json, pipeline_for, say
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -49,6 +49,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         out["notice"] = answer.notice
     if answer.unsupported:
         out["unsupported"] = answer.unsupported
+    if answer.run_id is not None:
+        out["run_id"] = answer.run_id
     return out
 
 
@@ -156,6 +158,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
                 k=args.k,
                 on_token=(lambda t: say(t, end="", flush=True)) if stream else None,
                 history=turns,
+                user=cli_user(),  # every answer is a run in the run log, as `cli:<OS user>`
             )
         except DXAError as exc:  # e.g. the Chroma server went away: say so for this question, go on
             failed += 1

@@ -11,7 +11,7 @@ from assistant.align.evidence import content_sentences, is_content, key_concepts
 from assistant.align.features import BigramIdf, PairFeatures, pair_features
 from assistant.align.items import SECTION_SEP, AlignItem, city_chunks, find_items
 from assistant.align.jsonout import citation_json, matrix_json, row_json
-from assistant.align.judge import ALIGN_SYSTEM, build_align_prompt, judge_with_llm, parse_judgement
+from assistant.align.judge import judge_with_llm, parse_judgement
 from assistant.align.matrix import (
     LLM_ALIGN_NOTICE,
     VERDICTS,
@@ -26,6 +26,7 @@ from assistant.align.matrix import (
     evidence_mask,
     verdict_for,
 )
+from assistant.prompts import ALIGN_SYSTEM, build_align_prompt
 
 __all__ = [
     "ALIGN_SYSTEM",

@@ -4,6 +4,7 @@ threshold failure → non-zero exit, compare lists regressions, and the full pla
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,20 @@ def test_run_suite_end_to_end(corpus_pipeline, small_suite: Path, tmp_path: Path
     assert "<svg" in html and "アクションプランは何年ずつ" in html
     history = runner.read_history(corpus_pipeline.settings, "small")
     assert history and history[-1]["dir"] == str(out.resolve())
+
+
+def test_run_suite_writes_run_records(corpus_pipeline, small_suite: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from assistant.pipeline import Pipeline
+    from assistant.runlog import RunLog
+
+    pipeline = Pipeline(corpus_pipeline.settings, run_log=RunLog(tmp_path / "audit.sqlite"))
+    pipeline.__dict__["index"] = corpus_pipeline.index  # the same index object
+    result = runner.run_suite(pipeline, load_suite(small_suite))
+    runs = pipeline.run_log.query(newest_first=False)
+    assert [r.id for r in runs] == [c["run_id"] for c in result["cases"]]
+    assert [r.question for r in runs] == [c["question"] for c in result["cases"]]
+    assert {(r.user, r.session) for r in runs} == {(runner.EVAL_USER, "eval:small")}
+    assert [r.answer for r in runs] == [c["answer"] for c in result["cases"]]
 
 
 def test_report_escapes_text() -> None:
@@ -159,3 +174,26 @@ def test_plan_suite_meets_its_thresholds(corpus_pipeline) -> None:  # type: igno
     result = runner.run_suite(corpus_pipeline, suite)
     failed = [t for t in result["thresholds"] if not t["passed"]]
     assert not failed, (failed, result["aggregate"])
+
+
+def test_llm_judge_uses_the_pipeline_model(corpus_pipeline, small_suite: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from assistant.config import LLMSettings
+    from assistant.pipeline import Pipeline
+    from assistant.runlog import RunLog
+    from tests.fake_openai import FakeOpenAI
+
+    def reply(messages: list[dict]) -> str:
+        if "評価者" in messages[0]["content"]:
+            return "faithfulness: 5\nrelevance: 3"
+        return "アクションプランは前期3年、後期3年の計画とします[1]。"
+
+    with FakeOpenAI(reply) as fake:
+        llm = LLMSettings(model="test", base_url=fake.url, api_key="x", timeout_s=5)
+        pipeline = Pipeline(corpus_pipeline.settings.model_copy(update={"llm": llm}), run_log=RunLog(tmp_path / "a.db"))
+        pipeline.__dict__["index"] = corpus_pipeline.index
+        suite = load_suite(small_suite)
+        result = runner.run_suite(pipeline, replace(suite, cases=suite.cases[:1]), judge=True)
+    [case] = result["cases"]
+    assert case["mode"] == "llm"
+    assert case["metrics"]["llm_judge_faithfulness"] == 1.0 and case["metrics"]["llm_judge_relevance"] == 0.5
+    assert sum("評価者" in r["messages"][0]["content"] for r in fake.requests) == 1

@@ -193,19 +193,8 @@ with feedback_tab:
     if user.role != "admin":
         st.info("👎 から設問を作成できるのは管理者だけです。")
     else:
-        entries = None
-        try:
-            from assistant import audit as audit_module
-
-            if hasattr(audit_module, "list_feedback"):
-                entries = audit_module.list_feedback(kind="down")
-            elif hasattr(audit_module, "AuditLog"):
-                entries = audit_module.AuditLog.from_settings(settings).list_feedback(kind="down")
-        except ImportError:
-            entries = None
-        if entries is None:
-            st.info("フィードバックの記録機能がまだ利用できません。")
-        elif not entries:
+        entries = get_pipeline().run_log.list_feedback(kind="down")
+        if not entries:
             st.info("👎 の付いた回答はまだありません。")
         else:
             labels = {f"{feedback_fields(e)['question']}（{feedback_fields(e)['user']}）": e for e in reversed(entries)}
