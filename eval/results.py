@@ -1,4 +1,5 @@
-"""Eval results as our own types: one CaseResult per case, one SuiteResult per run.
+"""Eval results as our own types: one CaseResult per case, one SuiteResult per run, one HistoryEntry
+per line of the run history.
 
 `to_dict()` writes result.json (and the history line) in the format it has always had, and
 `from_dict()` reads one back, old files included: a key that is missing takes its default, so
@@ -150,18 +151,18 @@ class SuiteResult:
             "cases": [c.to_dict() for c in self.cases],
         }
 
-    def history_entry(self, run_dir: str) -> dict[str, Any]:
+    def history_entry(self, run_dir: str) -> HistoryEntry:
         """The line history.jsonl keeps for this run (what the 評価 page charts)."""
-        return {
-            "ts": self.started_at,
-            "suite": self.suite,
-            "dir": run_dir,
-            "passed": self.passed,
-            "n_cases": self.n_cases,
-            "mode": self.mode,
-            "settings_fingerprint": self.settings_fingerprint,
-            "aggregate": dict(self.aggregate),
-        }
+        return HistoryEntry(
+            ts=self.started_at,
+            suite=self.suite,
+            dir=run_dir,
+            passed=self.passed,
+            n_cases=self.n_cases,
+            mode=self.mode,
+            settings_fingerprint=self.settings_fingerprint,
+            aggregate=dict(self.aggregate),
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SuiteResult:
@@ -176,4 +177,43 @@ class SuiteResult:
             started_at=str(data.get("started_at", "")),
             settings_fingerprint=str(data.get("settings_fingerprint", "")),
             mode=str(data.get("mode", "")),
+        )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of <home>/eval/history.jsonl: a past run's verdict and aggregate, and where its files are."""
+
+    ts: str
+    suite: str
+    dir: str
+    passed: bool
+    n_cases: int
+    mode: str = ""
+    settings_fingerprint: str = ""
+    aggregate: dict[str, float | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ts": self.ts,
+            "suite": self.suite,
+            "dir": self.dir,
+            "passed": self.passed,
+            "n_cases": self.n_cases,
+            "mode": self.mode,
+            "settings_fingerprint": self.settings_fingerprint,
+            "aggregate": dict(self.aggregate),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HistoryEntry:
+        return cls(
+            ts=str(data.get("ts", "")),
+            suite=str(data.get("suite", "")),
+            dir=str(data.get("dir", "")),
+            passed=bool(data.get("passed", False)),
+            n_cases=int(data.get("n_cases", 0)),
+            mode=str(data.get("mode", "")),
+            settings_fingerprint=str(data.get("settings_fingerprint", "")),
+            aggregate=dict(data.get("aggregate", {})),
         )

@@ -17,7 +17,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.pipeline import Pipeline
 from eval import metrics as m
-from eval.results import CITATION_KEYS, RETRIEVED_KEYS, CaseResult, SuiteResult, ThresholdCheck
+from eval.results import CITATION_KEYS, RETRIEVED_KEYS, CaseResult, HistoryEntry, SuiteResult, ThresholdCheck
 from eval.suite import Case, Suite
 
 log = logging.getLogger(__name__)
@@ -161,11 +161,11 @@ def write_result(result: SuiteResult, settings: Settings, out_dir: Path | None =
     entry = result.history_entry(str(out_dir.resolve()))
     eval_home(settings).mkdir(parents=True, exist_ok=True)
     with (eval_home(settings) / HISTORY_FILE).open("a", encoding="utf-8") as f:
-        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        f.write(json.dumps(entry.to_dict(), ensure_ascii=False) + "\n")
     return out_dir
 
 
-def read_history(settings: Settings, suite: str | None = None) -> list[dict[str, Any]]:
+def read_history(settings: Settings, suite: str | None = None) -> list[HistoryEntry]:
     """The run history (oldest first); malformed lines are skipped with a warning."""
     path = eval_home(settings) / HISTORY_FILE
     if not path.exists():
@@ -175,11 +175,11 @@ def read_history(settings: Settings, suite: str | None = None) -> list[dict[str,
         if not line.strip():
             continue
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
+            entry = HistoryEntry.from_dict(json.loads(line))
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
             log.warning("%s:%d: skipping malformed history line", path, n)
             continue
-        if suite is None or entry.get("suite") == suite:
+        if suite is None or entry.suite == suite:
             out.append(entry)
     return out
 

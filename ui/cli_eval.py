@@ -52,12 +52,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.eval_action == "history":
         entries = runner.read_history(settings, args.suite)
         if args.json:
-            emit_json({"runs": entries})
+            emit_json({"runs": [e.to_dict() for e in entries]})
         for e in [] if args.json else entries:
-            a = e["aggregate"]
+            a = e.aggregate
             say(
-                f"{e['ts']}  {e['suite']:<10} {'合格' if e['passed'] else '不合格'}  hit@5={a.get('hit@5')} "
-                f"containment={a.get('containment')} refusal_accuracy={a.get('refusal_accuracy')}  {e['dir']}"
+                f"{e.ts}  {e.suite:<10} {'合格' if e.passed else '不合格'}  hit@5={a.get('hit@5')} "
+                f"containment={a.get('containment')} refusal_accuracy={a.get('refusal_accuracy')}  {e.dir}"
             )
         return 0
 

@@ -176,3 +176,16 @@ def test_aggregate_over_case_results() -> None:
     cases[0].metrics["llm_judge_faithfulness"] = 0.8
     assert aggregate_scores(cases)["llm_judge_faithfulness"] == 0.8
     assert runner.AGGREGATE_KEYS == tuple(k for k in agg)
+
+
+def test_an_old_history_line_reads_back_unchanged() -> None:
+    from eval.results import HistoryEntry
+
+    line = {k: OLD_RESULT[k] for k in ("suite", "passed", "n_cases", "mode", "settings_fingerprint", "aggregate")}
+    line = {"ts": OLD_RESULT["started_at"], "dir": "/srv/dxa/eval/20261130-090000-plan", **line}
+    line = {
+        k: line[k] for k in ("ts", "suite", "dir", "passed", "n_cases", "mode", "settings_fingerprint", "aggregate")
+    }
+    entry = HistoryEntry.from_dict(json.loads(json.dumps(line)))
+    assert entry.to_dict() == line and list(entry.to_dict()) == list(line)
+    assert SuiteResult.from_dict(copy.deepcopy(OLD_RESULT)).history_entry(line["dir"]) == entry

@@ -120,7 +120,8 @@ def test_run_suite_end_to_end(corpus_pipeline, small_suite: Path, tmp_path: Path
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<svg" in html and "アクションプランは何年ずつ" in html
     history = runner.read_history(corpus_pipeline.settings, "small")
-    assert history and history[-1]["dir"] == str(out.resolve())
+    assert history and history[-1].dir == str(out.resolve())
+    assert history[-1].aggregate == agg and history[-1].passed and history[-1].n_cases == 3
 
 
 def test_report_escapes_text() -> None:

@@ -147,10 +147,10 @@ with history_tab:
     if not history:
         st.info("まだ評価の実行履歴がありません。")
     else:
-        suites = sorted({h["suite"] for h in history})
+        suites = sorted({h.suite for h in history})
         name = st.selectbox("評価セット", suites, key="eval_hist_suite")
-        runs = [h for h in history if h["suite"] == name]
-        frame = pd.DataFrame([{"日時": h["ts"], **{k: h["aggregate"].get(k) for k in TREND_METRICS}} for h in runs])
+        runs = [h for h in history if h.suite == name]
+        frame = pd.DataFrame([{"日時": h.ts, **{k: h.aggregate.get(k) for k in TREND_METRICS}} for h in runs])
         shown = st.multiselect(
             "指標",
             TREND_METRICS,
@@ -164,23 +164,23 @@ with history_tab:
             pd.DataFrame(
                 [
                     {
-                        "日時": h["ts"],
-                        "判定": "合格" if h["passed"] else "不合格",
-                        "問数": h["n_cases"],
-                        "方式": h["mode"],
-                        metric_name("pass_rate"): h["aggregate"].get("pass_rate"),
+                        "日時": h.ts,
+                        "判定": "合格" if h.passed else "不合格",
+                        "問数": h.n_cases,
+                        "方式": h.mode,
+                        metric_name("pass_rate"): h.aggregate.get("pass_rate"),
                     }
                     for h in reversed(runs)
                 ]
             ),
             hide_index=True,
         )
-        by_dir = {h["dir"]: h for h in runs}
+        by_dir = {h.dir: h for h in runs}
         pick = st.selectbox(
             "詳しく見る実行",
-            [h["dir"] for h in reversed(runs)],
+            [h.dir for h in reversed(runs)],
             key="eval_hist_pick",
-            format_func=lambda d: f"{by_dir[d]['ts']}（{'合格' if by_dir[d]['passed'] else '不合格'}）",
+            format_func=lambda d: f"{by_dir[d].ts}（{'合格' if by_dir[d].passed else '不合格'}）",
         )
         try:
             picked = runner.load_result(Path(pick))
