@@ -53,24 +53,7 @@ _JSON_FIELDS = ("unsupported", "citations", "retrieved", "filters", "timings")
 
 def citation_dicts(answer: Answer) -> list[dict[str, Any]]:
     """Citations as plain data: everything needed to show them again without the index."""
-    return [
-        {
-            "n": c.n,
-            "chunk_id": c.chunk.chunk_id,
-            "doc_id": c.chunk.doc_id,
-            "title": c.chunk.title,
-            "level": c.chunk.level,
-            "edition": c.chunk.edition,
-            "page": c.chunk.page,
-            "page_label": c.page_label,
-            "page_count": c.page_count,
-            "section": c.chunk.section,
-            "quote": c.quote,
-            "source_url": c.source_url,
-            "score": round(c.score, 6),
-        }
-        for c in answer.citations
-    ]
+    return [c.to_dict() for c in answer.citations]
 
 
 @dataclass

@@ -13,45 +13,7 @@ from assistant.config import Settings
 from assistant.errors import DXAError
 from assistant.followup import Turn
 from assistant.retrieve import Filters
-from assistant.runlog import citation_dicts
-from assistant.types import Answer, Hit, chunk_page_label
 from ui.cli import EXTENSIONS, cli_user, command, emit_json, pipeline_for, say
-
-
-def hit_json(hit: Hit) -> dict[str, Any]:
-    c = hit.chunk
-    return {
-        "rank": hit.rank,
-        "chunk_id": c.chunk_id,
-        "doc_id": c.doc_id,
-        "title": c.title,
-        "level": c.level,
-        "edition": c.edition,
-        "page": c.page,
-        "page_label": chunk_page_label(c),
-        "section": c.section,
-        "text": c.text,
-        "score": round(hit.score, 6),
-    }
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "question": answer.question,
-        "resolved_question": answer.resolved_question or answer.question,
-        "answer": answer.answer,
-        "mode": answer.mode,
-        "refused": answer.refused,
-        "citations": citation_dicts(answer),
-        "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
-    }
-    if answer.notice:
-        out["notice"] = answer.notice
-    if answer.unsupported:
-        out["unsupported"] = answer.unsupported
-    if answer.run_id is not None:
-        out["run_id"] = answer.run_id
-    return out
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
@@ -110,7 +72,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             report_failure(exc, qid, "query", query, args.json)
             continue
         if args.json:
-            obj: dict[str, Any] = {"query": query, "hits": [hit_json(h) for h in result.hits]}
+            obj: dict[str, Any] = {"query": query, "hits": [h.to_dict() for h in result.hits]}
             if qid is not None:
                 obj["id"] = qid
             emit_json(obj)
@@ -165,7 +127,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             report_failure(exc, qid, "question", question, args.json)
             continue
         if args.json:
-            obj = answer_json(answer)
+            obj = answer.to_dict()
             if qid is not None:
                 obj["id"] = qid
             emit_json(obj)
