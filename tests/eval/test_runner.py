@@ -84,6 +84,7 @@ CASE_KEYS = [
     "latency_ms",
     "passed",
     "failures",
+    "run_id",  # added when the answer was logged (every run_suite answer is; older files lack it)
 ]
 
 

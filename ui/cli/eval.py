@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, record_event, say
+from ui.cli.base import pipeline_for, record_event
+from ui.cli.output import emit_json, say
 
 if TYPE_CHECKING:
     from eval.results import CaseResult, SuiteResult
@@ -31,7 +32,6 @@ def _summary(result: SuiteResult) -> list[str]:
     return lines
 
 
-@command("eval")
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval import runner
 
@@ -85,7 +85,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result.passed else 1
 
 
-def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """This module's sub-commands; those that open the index take `common` (--store) as a parent."""
     p = sub.add_parser("eval", help="回答品質の評価 / evaluation suites")
     actions = p.add_subparsers(dest="eval_action", required=True)
     r = actions.add_parser("run", parents=[common], help="評価セットを実行 / run a suite")
@@ -100,6 +101,3 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
     h = actions.add_parser("history", parents=[common], help="実行履歴 / run history")
     h.add_argument("--suite")
     h.add_argument("--json", action="store_true")
-
-
-EXTENSIONS.append(_extend)

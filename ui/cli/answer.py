@@ -13,7 +13,8 @@ from assistant.config import Settings
 from assistant.errors import DXAError
 from assistant.followup import Turn
 from assistant.retrieve import Filters
-from ui.cli import EXTENSIONS, cli_user, command, emit_json, pipeline_for, say
+from ui.cli.base import cli_user, pipeline_for
+from ui.cli.output import emit_json, say
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
@@ -55,7 +56,6 @@ def parse_history(raw: Any, where: str) -> list[Turn]:
     return [Turn(t["question"], str(t.get("answer") or "")) for t in raw]
 
 
-@command("search")
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = pipeline_for(settings)
     filters = filters_from(args)
@@ -97,7 +97,6 @@ def report_failure(exc: DXAError, qid: Any, key: str, text: str, as_json: bool) 
     say(f"エラー: {label}{text}: {exc.user_message('ja')}", file=sys.stderr)
 
 
-@command("ask")
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = pipeline_for(settings)
     filters = filters_from(args)
@@ -145,7 +144,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
-def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """This module's sub-commands; those that open the index take `common` (--store) as a parent."""
     for name, positional, batch in (("search", "query", "--queries"), ("ask", "question", "--questions")):
         p = sub.add_parser(name, parents=[common], help="検索 / search" if name == "search" else "質問 / ask")
         p.add_argument(positional, nargs="?", help="問い (omit with " + batch + ")")
@@ -159,6 +159,3 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
         if name == "ask":
             p.add_argument("--mode", choices=["auto", "extractive", "llm"], default=None)
             p.add_argument("--history", help='JSON file: earlier turns [{"question": …, "answer": …}, …], oldest first')
-
-
-EXTENSIONS.append(_extend)
