@@ -101,7 +101,9 @@ class RetrieveSettings(BaseModel):
         "is not run): 'dense', 'sudachi' and 'bigram' BM25, 'title' = the title prior (the IDF-weighted share of "
         "the question's words found in a passage's document title).",
     )
-    bm25: BM25Settings = Field(default_factory=BM25Settings)
+    bm25: BM25Settings = Field(
+        default_factory=BM25Settings, description="BM25 parameters of the sparse signals (k1, b)."
+    )
     near_duplicate_threshold: float = Field(
         0.8,
         description="Share of the shorter chunk's character bigrams found in a better-ranked chunk of the same "
