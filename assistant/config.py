@@ -75,6 +75,17 @@ class IngestSettings(BaseModel):
     )
 
 
+class BM25Settings(BaseModel):
+    """Okapi BM25 of the sparse signals; applied when an index builds its BM25 matrices (nothing persisted)."""
+
+    k1: float = Field(
+        0.6,
+        description="Term-frequency saturation; 0.6 beat 0.9-2.0 for both tokenisers on JSQuAD's tune half "
+        "(passages are short; eval/bench_retrieval_jsquad.py --explore).",
+    )
+    b: float = Field(0.75, description="Length normalisation (0 = none, 1 = full); barely mattered on JSQuAD.")
+
+
 class RetrieveSettings(BaseModel):
     k: int = Field(8, description="Passages retrieved per question.")
     fusion: Literal["rrf", "weighted"] = Field(
@@ -86,8 +97,17 @@ class RetrieveSettings(BaseModel):
     candidates: int = Field(50, description="Candidates taken from each retriever before fusion.")
     weights: dict[str, float] = Field(
         default_factory=lambda: {"dense": 1.0, "sudachi": 1.0, "bigram": 1.0},
-        description="Per-retriever weight in fusion; 'title' weighs the title prior (the IDF-weighted share of "
+        description="Per-signal weight in fusion, by signal name (assistant/signals.py; 0 or absent = the signal "
+        "is not run): 'dense', 'sudachi' and 'bigram' BM25, 'title' = the title prior (the IDF-weighted share of "
         "the question's words found in a passage's document title).",
+    )
+    bm25: BM25Settings = Field(
+        default_factory=BM25Settings, description="BM25 parameters of the sparse signals (k1, b)."
+    )
+    near_duplicate_threshold: float = Field(
+        0.8,
+        description="Share of the shorter chunk's character bigrams found in a better-ranked chunk of the same "
+        "document from which it is dropped as a near duplicate.",
     )
     title_mask: bool = Field(
         False,
@@ -113,6 +133,24 @@ class AnswerSettings(BaseModel):
     )
     dense_floor: float = Field(0.79, description="Cosine at which dense similarity starts to count as support.")
     dense_span: float = Field(0.15, description="Cosine range over which dense support rises from 0 to 1.")
+    support_passages: int = Field(
+        5, description="Top passages whose best coverage is the support, and that must mention the focus."
+    )
+    section_weight: float = Field(
+        0.55, description="Sentence score: weight of its coverage of the question with its section heading."
+    )
+    sentence_weight: float = Field(0.2, description="Sentence score: weight of the sentence's own coverage.")
+    rank_weight: float = Field(
+        0.25, description="Sentence score: weight of its passage's retrieval rank (1 / (1 + rank index))."
+    )
+    keep_ratio: float = Field(
+        0.6, description="Sentences scoring at least this share of the best sentence's score are quoted."
+    )
+    hiragana_weight: float = Field(
+        0.3,
+        description="Weight of question bigrams touching hiragana (mostly particles and endings) in coverage; "
+        "other bigrams weigh 1.",
+    )
     style: Literal["dearu", "desumasu"] = Field("dearu", description="Drafting style: である調 or ですます調.")
 
 

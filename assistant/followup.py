@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.sparse import sudachi_tokenizer
+from assistant.sudachi import morphemes
 
 _CONNECTIVE = re.compile(r"^(?:じゃあ|じゃ|では|それでは|それなら|なら|ちなみに|あと|また|さらに|それで)[、,，\s]*")
 _DEMONSTRATIVE = re.compile(r"(?:その|この|あの)(?=\S)|(?:それら|これら|それ|これ)(?=[はがをにでのもと]|$)")
@@ -53,20 +53,20 @@ def is_followup(question: str) -> bool:
 
 def _noun_phrases(text: str, *, join: bool = True) -> list[tuple[int, int]]:
     """Spans of maximal noun runs (nouns, suffixes, ・, and with `join` 「の」 between two nouns)."""
-    morphemes = list(sudachi_tokenizer("C").tokenize(text))
+    ms = morphemes(text, "C")
     spans: list[tuple[int, int]] = []
     start = end = -1
-    for i, m in enumerate(morphemes):
-        pos = m.part_of_speech()
-        nounish = pos[0] in ("名詞", "接尾辞", "接頭辞") or (pos[0] == "補助記号" and m.surface() in "・（）()")
-        joiner = join and m.surface() == "の" and start >= 0 and i + 1 < len(morphemes)
-        if joiner and morphemes[i + 1].part_of_speech()[0] in ("名詞", "接頭辞"):
-            end = m.end()
+    for i, m in enumerate(ms):
+        pos = m.pos
+        nounish = pos[0] in ("名詞", "接尾辞", "接頭辞") or (pos[0] == "補助記号" and m.surface in "・（）()")
+        joiner = join and m.surface == "の" and start >= 0 and i + 1 < len(ms)
+        if joiner and ms[i + 1].pos[0] in ("名詞", "接頭辞"):
+            end = m.end
             continue
         if nounish and pos[1] != "数詞" or (nounish and start >= 0):
             if start < 0:
-                start = m.begin()
-            end = m.end()
+                start = m.begin
+            end = m.end
             continue
         if start >= 0:
             spans.append((start, end))
@@ -89,12 +89,11 @@ def topic(question: str) -> str | None:
     """The previous question's topic: the noun phrase just before its first topic particle, or the
     first noun phrase of that clause when a clause (「想定されているのは」) stands there."""
     _, clause = _clauses(question)
-    morphemes = list(sudachi_tokenizer("C").tokenize(clause))
     phrases = _noun_phrases(clause)
-    for m in morphemes:
-        if m.surface() in _TOPIC_PARTICLES and m.part_of_speech()[0] == "助詞":
-            before = [p for p in phrases if p[1] <= m.begin()]
-            if before and before[-1][1] == m.begin():
+    for m in morphemes(clause, "C"):
+        if m.surface in _TOPIC_PARTICLES and m.pos[0] == "助詞":
+            before = [p for p in phrases if p[1] <= m.begin]
+            if before and before[-1][1] == m.begin:
                 return clause[before[-1][0] : before[-1][1]]
             return clause[before[0][0] : before[0][1]] if before else None
     return clause[phrases[0][0] : phrases[0][1]] if phrases else None

@@ -70,14 +70,7 @@ class Pipeline:
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
-        a = self.settings.answer
-        return ExtractiveAnswerer(
-            max_sentences=a.max_sentences,
-            refusal_threshold=a.refusal_threshold,
-            dense_floor=a.dense_floor,
-            dense_span=a.dense_span,
-            focus_support=a.focus_support,
-        )
+        return ExtractiveAnswerer(self.settings.answer)
 
     @cached_property
     def chat_model(self) -> ChatModel:

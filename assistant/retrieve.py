@@ -1,39 +1,32 @@
-"""Hybrid retrieval: dense (Chroma) + Japanese sparse (Sudachi BM25, character-bigram BM25), fused.
+"""Hybrid retrieval: runs the configured signals (assistant/signals.py) and fuses their rankings.
 
-Filters by level, document and edition; optional balancing across levels so an alignment question
+Dense (Chroma) and Japanese sparse (Sudachi BM25, character-bigram BM25) by default, plus any signal given
+a weight. Filters by level, document and edition; optional balancing across levels so an alignment question
 sees the city, prefecture and national texts side by side; near-duplicate chunks are dropped.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
 
 from assistant.config import RetrieveSettings
-from assistant.era import expand_years
-from assistant.sparse import query_tokens, rrf_fuse, score_fuse
+from assistant.question import is_alignment_question
+from assistant.signals import AnySignal, Filters, PoolSignal, build_signals
 from assistant.store import Index
 from assistant.types import Chunk, Hit
+
+__all__ = ["Filters", "Retriever", "SearchResult", "near_duplicate", "rrf_fuse", "score_fuse"]
 
 log = logging.getLogger(__name__)
 
 BALANCED_LEVELS = ("city", "prefecture", "national")
-_ALIGN_HINTS = re.compile(r"整合|比較|違い|対応|記載がない|一致|国と|県と|市と|国・県|国及び県|国や県|三者|それぞれ")
-
-
-@dataclass(frozen=True)
-class Filters:
-    levels: tuple[str, ...] = ()
-    doc_ids: tuple[str, ...] = ()
-    editions: tuple[str, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not (self.levels or self.doc_ids or self.editions)
 
 
 @dataclass
@@ -41,11 +34,6 @@ class SearchResult:
     query: str
     hits: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
-
-
-def is_alignment_question(query: str) -> bool:
-    """Questions that compare the plans want every level's text side by side."""
-    return bool(_ALIGN_HINTS.search(query))
 
 
 def _bigrams(text: str) -> set[str]:
@@ -65,44 +53,54 @@ def near_duplicate(a: Chunk, b: Chunk, threshold: float = 0.8) -> bool:
     return len(ba & bb) / min(len(ba), len(bb)) >= threshold
 
 
-class Retriever:
-    """Runs every retriever over one index and fuses their rankings."""
+def rrf_fuse(
+    rankings: Mapping[str, Sequence[str]], k: int = 60, weights: Mapping[str, float] | None = None
+) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion: score(d) = Σ w_r / (k + rank_r(d)), rank from 1. Best first."""
+    scores: dict[str, float] = {}
+    for name, ranking in rankings.items():
+        w = 1.0 if weights is None else weights.get(name, 0.0)
+        if w == 0.0:
+            continue
+        for rank, doc_id in enumerate(ranking, start=1):
+            scores[doc_id] = scores.get(doc_id, 0.0) + w / (k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def __init__(self, index: Index, settings: RetrieveSettings) -> None:
+
+def score_fuse(
+    results: Mapping[str, Sequence[tuple[str, float]]],
+    weights: Mapping[str, float] | None = None,
+    norm: Literal["minmax", "max", "zscore"] = "minmax",
+) -> list[tuple[str, float]]:
+    """Weighted sum of per-retriever scores normalised over each candidate list; missing = that list's floor."""
+    fused: dict[str, float] = {}
+    for name, hits in results.items():
+        w = 1.0 if weights is None else weights.get(name, 0.0)
+        if w == 0.0 or not hits:
+            continue
+        vals = np.array([s for _, s in hits], dtype=np.float64)
+        if norm == "minmax":
+            lo, span = float(vals.min()), float(vals.max() - vals.min())
+            normed = (vals - lo) / span if span > 0 else np.ones_like(vals)
+        elif norm == "max":
+            top = float(np.abs(vals).max())
+            normed = vals / top if top > 0 else np.ones_like(vals)
+        else:
+            sd = float(vals.std())
+            normed = (vals - vals.mean()) / sd if sd > 0 else np.zeros_like(vals)
+            normed = normed - normed.min()  # missing docs (floor 0) rank below every listed one
+        for (doc_id, _), v in zip(hits, normed, strict=True):
+            fused[doc_id] = fused.get(doc_id, 0.0) + w * float(v)
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+class Retriever:
+    """Runs every configured signal over one index and fuses their rankings."""
+
+    def __init__(self, index: Index, settings: RetrieveSettings, signals: Sequence[AnySignal] | None = None) -> None:
         self.index = index
         self.settings = settings
-        self._titles: tuple[int, dict[str, dict[str, frozenset[str]]]] = (-1, {})
-
-    def title_tokens(self) -> dict[str, dict[str, frozenset[str]]]:
-        """Per sparse tokenizer: each document's title words (recomputed when the index changed)."""
-        generation = self.index.generation()
-        if self._titles[0] != generation:
-            docs = self.index.documents()
-            self._titles = (
-                generation,
-                {
-                    name: {d.doc_id: frozenset(tok.tokenize(d.title)) for d in docs}
-                    for name, tok in self.index.tokenizers.items()
-                },
-            )
-        return self._titles[1]
-
-    def _title_prior(self, query: str, ids: Sequence[str]) -> list[tuple[str, float]]:
-        """The IDF-weighted share of the question's words that are in each candidate's document title."""
-        tokens = set(query_tokens(self.index.tokenizers["sudachi"], query))
-        titles = self.title_tokens()["sudachi"]
-        bm25 = self.index.sparse_indexes()["sudachi"]
-        n = max(len(bm25), 1)
-        idf = {t: math.log(1 + n / (1 + bm25.df(t))) for t in tokens}
-        total = sum(idf.values()) or 1.0
-        share: dict[str, float] = {}
-        out = []
-        for cid in ids:
-            doc = cid.rsplit(":", 1)[0]
-            if doc not in share:
-                share[doc] = sum(w for t, w in idf.items() if t in titles.get(doc, ())) / total
-            out.append((cid, share[doc]))
-        return out
+        self.signals = list(build_signals(settings, index) if signals is None else signals)
 
     def search(
         self,
@@ -116,34 +114,21 @@ class Retriever:
         balance = is_alignment_question(query) if balance is None else balance
         timings: dict[str, float] = {}
         n_cand = max(self.settings.candidates, k * 3)
-        expanded = expand_years(query)
 
         t0 = time.perf_counter()
-        use_dense = self.settings.weights.get("dense", 0) > 0
-        vector = self.index.embedder.embed_query(expanded) if use_dense else None
-        t1 = time.perf_counter()
-        timings["embed_ms"] = (t1 - t0) * 1000
         results: dict[str, list[tuple[str, float]]] = {}
-        if vector is not None:
-            results["dense"] = self.index.dense_search(
-                vector, n_cand, filters.levels or None, filters.doc_ids or None, filters.editions or None
-            )
-        t2 = time.perf_counter()
-        timings["dense_ms"] = (t2 - t1) * 1000
-        allowed = None if filters.empty else self.index.allowed_ids(filters.levels, filters.doc_ids, filters.editions)
-        titles = self.title_tokens() if self.settings.title_mask else {}
-        for name, bm25 in self.index.sparse_indexes().items():
-            if self.settings.weights.get(name, 0) > 0:
-                tokens = query_tokens(self.index.tokenizers[name], query)
-                masked = None
-                if name in titles:
-                    masked = {t: [d for d, words in titles[name].items() if t in words] for t in set(tokens)}
-                results[name] = bm25.search(tokens, n_cand, allowed, masked)
-        if self.settings.weights.get("title", 0) > 0:
-            pool_ids = list(dict.fromkeys(cid for r in results.values() for cid, _ in r))
-            results["title"] = self._title_prior(query, pool_ids)
-        t3 = time.perf_counter()
-        timings["sparse_ms"] = (t3 - t2) * 1000
+        for signal in self.signals:
+            if not isinstance(signal, PoolSignal):
+                t = time.perf_counter()
+                results[signal.name] = signal.search(query, n_cand, filters)
+                timings[f"{signal.name}_ms"] = (time.perf_counter() - t) * 1000
+        pool_ids = list(dict.fromkeys(cid for r in results.values() for cid, _ in r))
+        for signal in self.signals:
+            if isinstance(signal, PoolSignal):
+                t = time.perf_counter()
+                results[signal.name] = signal.score(query, pool_ids)
+                timings[f"{signal.name}_ms"] = (time.perf_counter() - t) * 1000
+        t_fuse = time.perf_counter()
 
         if self.settings.fusion == "rrf":
             fused = rrf_fuse(
@@ -153,17 +138,18 @@ class Retriever:
             fused = score_fuse(results, self.settings.weights)
         per_retriever = {n: dict(r) for n, r in results.items()}
         pool = fused[: max(n_cand, k * 4)]
+        threshold = self.settings.near_duplicate_threshold
         chunks = {c.chunk_id: c for c in self.index.get_chunks([cid for cid, _ in pool])}
         hits: list[Hit] = []
         for cid, score in pool:
             chunk = chunks.get(cid)
-            if chunk is None or any(near_duplicate(chunk, h.chunk) for h in hits):
+            if chunk is None or any(near_duplicate(chunk, h.chunk, threshold) for h in hits):
                 continue
             scores = {n: s[cid] for n, s in per_retriever.items() if cid in s}
             hits.append(Hit(chunk=chunk, score=score, scores=scores))
         hits = self._balance(hits, k) if balance else hits[:k]
         hits = [Hit(chunk=h.chunk, score=h.score, rank=i + 1, scores=h.scores) for i, h in enumerate(hits)]
-        timings["fuse_ms"] = (time.perf_counter() - t3) * 1000
+        timings["fuse_ms"] = (time.perf_counter() - t_fuse) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(query=query, hits=hits, timings_ms=timings)
 

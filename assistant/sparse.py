@@ -1,4 +1,4 @@
-"""Japanese sparse retrieval: tokenisers (Sudachi words, character bigrams), a BM25 index, rank fusion.
+"""Japanese sparse retrieval: tokenisers (Sudachi words, character bigrams) and a BM25 index.
 
 Settings chosen by measurement on JSQuAD (eval/bench_retrieval_jsquad.py); see DEFAULT_* below.
 """
@@ -6,16 +6,17 @@ Settings chosen by measurement on JSQuAD (eval/bench_retrieval_jsquad.py); see D
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
 
 from assistant.era import expand_years
+from assistant.question import QUESTION_WORDS, strip_question_words
+from assistant.sudachi import pos_table, thread_tokenizer
 
 # Chosen on JSQuAD's tune half (eval/bench_retrieval_jsquad.py --explore): mode A beats B/C, k1=0.6 beats
 # 0.9-2.0 for both tokenisers (passages are short, so term-frequency saturation matters little), b barely matters.
@@ -24,27 +25,6 @@ DEFAULT_B = 0.75
 DEFAULT_SUDACHI_MODE: Literal["A", "B", "C"] = "A"
 DEFAULT_BIGRAM_UNIGRAMS: Literal["isolated", "all", "none"] = "all"
 DEFAULT_DROP_POS: tuple[str, ...] = ("補助記号", "空白", "助詞", "助動詞")
-
-# Question words carry no evidence about which passage answers; they only add noise to BM25.
-QUESTION_WORDS: frozenset[str] = frozenset(
-    {
-        "何",
-        "なに",
-        "なん",
-        "どこ",
-        "誰",
-        "だれ",
-        "いつ",
-        "どれ",
-        "どの",
-        "どう",
-        "どんな",
-        "いくつ",
-        "いくら",
-        "何故",
-        "なぜ",
-    }
-)
 
 
 @runtime_checkable
@@ -135,9 +115,6 @@ class SudachiTokenizer:
     One Sudachi tokenizer per thread: a Sudachi tokenizer must not be used concurrently.
     """
 
-    _dict_lock = threading.Lock()
-    _dictionary = None  # shared across instances: loading the dictionary takes ~0.3 s
-
     def __init__(
         self,
         *,
@@ -155,37 +132,15 @@ class SudachiTokenizer:
         pos = "+".join(self.drop_pos) or "none"
         stop = f"-stop{len(self.drop_words)}" if self.drop_words else ""
         self.name = f"sudachi-{mode}-{form}-drop[{pos}]{stop}{'-era' if era else ''}"
-        dictionary = self._get_dictionary()
         # POS ids are small ints; a set lookup per morpheme is much cheaper than comparing POS tuples.
         self._drop_ids: frozenset[int] = frozenset(
-            i for i, pos in enumerate(self._all_pos(dictionary)) if pos and pos[0] in self.drop_pos
+            i for i, pos in enumerate(pos_table()) if pos and pos[0] in self.drop_pos
         )
-
-    @classmethod
-    def _get_dictionary(cls) -> Any:
-        with cls._dict_lock:
-            if cls._dictionary is None:
-                from sudachipy import Dictionary
-
-                cls._dictionary = Dictionary(dict="core")
-            return cls._dictionary
-
-    @staticmethod
-    def _all_pos(dictionary) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
-        out = []
-        i = 0
-        while (pos := dictionary.pos_of(i)) is not None:
-            out.append(tuple(pos))
-            i += 1
-        return out
-
-    def _tokenizer(self) -> Any:
-        return sudachi_tokenizer(self.mode)
 
     def tokenize(self, text: str) -> list[str]:
         if self.era:
             text = expand_years(text)
-        tok = self._tokenizer()
+        tok = thread_tokenizer(self.mode)
         drop_ids, drop_words, form = self._drop_ids, self.drop_words, self.form
         out: list[str] = []
         for piece in _pieces(text):
@@ -202,27 +157,6 @@ class SudachiTokenizer:
                 if w and w not in drop_words:
                     out.append(w)
         return out
-
-
-_thread_local = threading.local()
-
-
-def sudachi_tokenizer(mode: str):  # type: ignore[no-untyped-def]
-    """The calling thread's raw Sudachi tokenizer for split mode A, B or C (one must not be shared by threads)."""
-    by_mode = getattr(_thread_local, "sudachi", None)
-    if by_mode is None:
-        by_mode = _thread_local.sudachi = {}
-    tok = by_mode.get(mode)
-    if tok is None:
-        tok = by_mode[mode] = SudachiTokenizer._get_dictionary().tokenizer(mode=mode)
-    return tok
-
-
-def strip_question_words(query: str) -> str:
-    """The query with its question words (何, どこ, 誰 …) replaced by a separator, longest first."""
-    for w in sorted(QUESTION_WORDS, key=len, reverse=True):
-        query = query.replace(w, "、")
-    return query
 
 
 def query_tokens(tokenizer: Tokenizer, query: str, *, drop_question_words: bool = True) -> list[str]:
@@ -361,44 +295,3 @@ class BM25Index:
             cand = cand[np.argpartition(-scores[cand], k - 1)[:k]]
         cand = cand[np.lexsort((cand, -scores[cand]))]  # score desc, then insertion order: deterministic
         return [(self._ids[i], float(scores[i])) for i in cand]
-
-
-def rrf_fuse(
-    rankings: Mapping[str, Sequence[str]], k: int = 60, weights: Mapping[str, float] | None = None
-) -> list[tuple[str, float]]:
-    """Weighted reciprocal-rank fusion: score(d) = Σ w_r / (k + rank_r(d)), rank from 1. Best first."""
-    scores: dict[str, float] = {}
-    for name, ranking in rankings.items():
-        w = 1.0 if weights is None else weights.get(name, 0.0)
-        if w == 0.0:
-            continue
-        for rank, doc_id in enumerate(ranking, start=1):
-            scores[doc_id] = scores.get(doc_id, 0.0) + w / (k + rank)
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def score_fuse(
-    results: Mapping[str, Sequence[tuple[str, float]]],
-    weights: Mapping[str, float] | None = None,
-    norm: Literal["minmax", "max", "zscore"] = "minmax",
-) -> list[tuple[str, float]]:
-    """Weighted sum of per-retriever scores normalised over each candidate list; missing = that list's floor."""
-    fused: dict[str, float] = {}
-    for name, hits in results.items():
-        w = 1.0 if weights is None else weights.get(name, 0.0)
-        if w == 0.0 or not hits:
-            continue
-        vals = np.array([s for _, s in hits], dtype=np.float64)
-        if norm == "minmax":
-            lo, span = float(vals.min()), float(vals.max() - vals.min())
-            normed = (vals - lo) / span if span > 0 else np.ones_like(vals)
-        elif norm == "max":
-            top = float(np.abs(vals).max())
-            normed = vals / top if top > 0 else np.ones_like(vals)
-        else:
-            sd = float(vals.std())
-            normed = (vals - vals.mean()) / sd if sd > 0 else np.zeros_like(vals)
-            normed = normed - normed.min()  # missing docs (floor 0) rank below every listed one
-        for (doc_id, _), v in zip(hits, normed, strict=True):
-            fused[doc_id] = fused.get(doc_id, 0.0) + w * float(v)
-    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))

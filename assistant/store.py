@@ -343,8 +343,15 @@ class Index:
                 rows = self.db.execute("SELECT chunk_id, tokens FROM chunks ORDER BY chunk_id").fetchall()
                 ids = [r[0] for r in rows]
                 decoded = [json.loads(r[1]) for r in rows]
+                # k1/b only shape the weights computed here from the stored tokens: changing them needs no re-ingest
+                bm25 = self.settings.retrieve.bm25
                 self._sparse = {
-                    name: BM25Index(ids, [d.get(name, "").split(TOKEN_SEP) if d.get(name) else [] for d in decoded])
+                    name: BM25Index(
+                        ids,
+                        [d.get(name, "").split(TOKEN_SEP) if d.get(name) else [] for d in decoded],
+                        k1=bm25.k1,
+                        b=bm25.b,
+                    )
                     for name in self.tokenizers
                 }
                 self._sparse_generation = generation

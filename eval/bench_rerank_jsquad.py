@@ -36,14 +36,14 @@ from assistant.answer.citations import split_sentences
 from assistant.config import Settings
 from assistant.embed import build_embedder
 from assistant.era import expand_years
+from assistant.question import strip_question_words
+from assistant.retrieve import score_fuse
 from assistant.sparse import (
     BigramTokenizer,
     BM25Index,
     SudachiTokenizer,
     Tokenizer,
     query_tokens,
-    score_fuse,
-    strip_question_words,
 )
 from assistant.store import embedding_text
 from assistant.types import Chunk

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.retrieve import rrf_fuse, score_fuse
 from assistant.sparse import (
     DEFAULT_B,
     DEFAULT_K1,
@@ -27,8 +28,6 @@ from assistant.sparse import (
     SudachiTokenizer,
     Tokenizer,
     query_tokens,
-    rrf_fuse,
-    score_fuse,
 )
 from eval.metrics_retrieval import summarize
 

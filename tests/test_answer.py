@@ -147,13 +147,13 @@ def test_an_llm_that_obeys_a_document_is_caught_before_the_user_sees_it(settings
     ],
 )
 def test_question_focus(question: str, focus: str | None) -> None:
-    from assistant.answer.focus import question_focus
+    from assistant.question import question_focus
 
     assert question_focus(question) == focus
 
 
 def test_focus_mentioned_whole_or_by_its_words() -> None:
-    from assistant.answer.focus import mentioned
+    from assistant.question import mentioned
 
     assert mentioned("会場", ["意見交換会は市役所の会場で開く。"])
     assert not mentioned("会場", ["令和８年５月 意見交換会開催"])

@@ -64,7 +64,8 @@ def _imports(name: str, path: Path) -> Iterator[str]:
 MODULES = _modules()
 # A module's own parent packages are always initialised before it, so an edge to them is no circle.
 GRAPH = {
-    name: {m for m in _imports(name, path) if m in MODULES and not f"{name}.".startswith(f"{m}.")} for name, path in MODULES.items()
+    name: {m for m in _imports(name, path) if m in MODULES and not f"{name}.".startswith(f"{m}.")}
+    for name, path in MODULES.items()
 }
 
 

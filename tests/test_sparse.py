@@ -4,7 +4,8 @@ import threading
 
 import pytest
 
-from assistant.sparse import BigramTokenizer, BM25Index, SudachiTokenizer, Tokenizer, query_tokens, rrf_fuse, score_fuse
+from assistant.retrieve import rrf_fuse, score_fuse
+from assistant.sparse import BigramTokenizer, BM25Index, SudachiTokenizer, Tokenizer, query_tokens
 from eval.metrics_retrieval import hit_at_k, mrr_at_k, recall_at_k, summarize
 
 DOCS = {

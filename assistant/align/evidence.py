@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.answer.citations import split_sentences
+from assistant.sudachi import morphemes
 from assistant.types import Chunk
 
 _NUMBERED = re.compile(r"^\s*(?:\d{1,2}[.．]\d{0,2}\.?\s*|[０-９0-9]{1,2}\s|[(（][0-9０-９]{1,2}[)）]|[①-⑳]|[ア-ン]\s)")
@@ -57,8 +58,6 @@ def load_synonyms(path: Path) -> Synonyms:
 
 def _nouns(text: str) -> list[str]:
     """Noun runs of `text` (Sudachi mode C), each as one compound, plus the runs' own nouns."""
-    from assistant.sparse import sudachi_tokenizer
-
     out: list[str] = []
     run: list[str] = []
 
@@ -69,10 +68,10 @@ def _nouns(text: str) -> list[str]:
                 out.extend(run)
         run.clear()
 
-    for m in sudachi_tokenizer("C").tokenize(nfkc(text)):
-        pos = m.part_of_speech()
+    for m in morphemes(nfkc(text), "C"):
+        pos = m.pos
         if pos[0] == "名詞" and pos[1] != "数詞" or pos[0] == "接尾辞" and pos[1] == "名詞的" and run:
-            run.append(m.surface())
+            run.append(m.surface)
         else:
             flush()
     flush()

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answer.citations import REFUSAL_TEXT, bigrams, normal, split_sentences, verify_quote
-from assistant.answer.focus import mentioned, question_focus
-from assistant.retrieve import is_alignment_question
+from assistant.config import AnswerSettings
+from assistant.question import is_alignment_question, mentioned, question_focus
 from assistant.types import LEVEL_LABELS_JA, Answer, Citation, Hit
 
 # Question phrasing that never occurs in the answer text.
@@ -68,9 +68,9 @@ def question_bigrams(question: str) -> set[str]:
     return {g for g in grams if "、" not in g} or bigrams(question)
 
 
-def _kind_weight(gram: str) -> float:
+def _kind_weight(gram: str, hiragana_weight: float) -> float:
     """Bigrams touching hiragana are mostly particles and endings: they say little about content."""
-    return 0.3 if any("\u3041" <= ch <= "\u309f" for ch in gram) else 1.0
+    return hiragana_weight if any("\u3041" <= ch <= "\u309f" for ch in gram) else 1.0
 
 
 def is_heading(sentence: str, section: str) -> bool:
@@ -100,21 +100,21 @@ def refuses(support: float, missing_focus: str | None, refusal_threshold: float,
 
 
 class ExtractiveAnswerer:
-    """Builds an `Answer` from retrieved hits without any generation."""
+    """Builds an `Answer` from retrieved hits without any generation; every tunable comes from AnswerSettings."""
 
-    def __init__(
-        self,
-        max_sentences: int = 6,
-        refusal_threshold: float = 0.55,
-        dense_floor: float = 0.79,
-        dense_span: float = 0.15,
-        focus_support: float = 0.85,
-    ) -> None:
-        self.max_sentences = max_sentences
-        self.refusal_threshold = refusal_threshold
-        self.focus_support = focus_support
-        self.dense_floor = dense_floor
-        self.dense_span = dense_span
+    def __init__(self, settings: AnswerSettings | None = None) -> None:
+        a = settings or AnswerSettings()
+        self.max_sentences = a.max_sentences
+        self.refusal_threshold = a.refusal_threshold
+        self.focus_support = a.focus_support
+        self.dense_floor = a.dense_floor
+        self.dense_span = a.dense_span
+        self.support_passages = a.support_passages
+        self.section_weight = a.section_weight
+        self.sentence_weight = a.sentence_weight
+        self.rank_weight = a.rank_weight
+        self.keep_ratio = a.keep_ratio
+        self.hiragana_weight = a.hiragana_weight
 
     def support_score(self, question: str, hits: Sequence[Hit]) -> float:
         """How well the best of the top passages covers the question (0..1).
@@ -129,21 +129,22 @@ class ExtractiveAnswerer:
         q = question_bigrams(question)
         texts = [_with_section(h) for h in hits]
         weight = self._weights(q, texts)
-        lexical = max((coverage(q, t, weight) for t in texts[:5]), default=0.0)
-        cosine = max((h.scores.get("dense", 0.0) for h in hits[:5]), default=0.0)
+        top = self.support_passages
+        lexical = max((coverage(q, t, weight) for t in texts[:top]), default=0.0)
+        cosine = max((h.scores.get("dense", 0.0) for h in hits[:top]), default=0.0)
         dense = min(1.0, max(0.0, (cosine - self.dense_floor) / self.dense_span))
         return lexical, dense
 
-    @staticmethod
-    def _weights(q: set[str], texts: Sequence[str]) -> dict[str, float]:
+    def _weights(self, q: set[str], texts: Sequence[str]) -> dict[str, float]:
         sets = [bigrams(t) for t in texts]
         n = len(sets) or 1
-        return {g: math.log(1.0 + n / (1.0 + sum(g in s for s in sets))) * _kind_weight(g) for g in q}
+        hw = self.hiragana_weight
+        return {g: math.log(1.0 + n / (1.0 + sum(g in s for s in sets))) * _kind_weight(g, hw) for g in q}
 
     def missing_focus(self, question: str, hits: Sequence[Hit]) -> str | None:
         """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it."""
         focus = question_focus(question)
-        if focus is None or mentioned(focus, [_with_section(h) for h in hits[:5]]):
+        if focus is None or mentioned(focus, [_with_section(h) for h in hits[: self.support_passages]]):
             return None
         return focus
 
@@ -179,15 +180,15 @@ class ExtractiveAnswerer:
             section = hits[c.hit_index].chunk.section.split(" > ")[-1]
             prior = 1.0 / (1.0 + c.hit_index)
             c.score = (
-                0.55 * coverage(q, f"{section}\n{c.sentence}", weight)
-                + 0.2 * coverage(q, c.sentence, weight)
-                + 0.25 * prior
+                self.section_weight * coverage(q, f"{section}\n{c.sentence}", weight)
+                + self.sentence_weight * coverage(q, c.sentence, weight)
+                + self.rank_weight * prior
             )
         ranked = sorted(candidates, key=lambda c: -c.score)
         if not ranked:
             return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[])
         best = ranked[0].score
-        chosen = [c for c in ranked if c.score >= 0.6 * best][: self.max_sentences]
+        chosen = [c for c in ranked if c.score >= self.keep_ratio * best][: self.max_sentences]
         alignment = is_alignment_question(question)
         if alignment:
             # every level that has a relevant passage speaks, even below the cut-off

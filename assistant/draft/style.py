@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from assistant.sudachi import morphemes
+
 _POLITE_END = re.compile(r"(?:です|でした|でしょう|ます|ました|ません|ましょう|ください|ございます)(?:[。！？]|$)")
 
 # godan verbs: the last kana of the dictionary form -> (連用形 before た, た/だ, 未然形 kana, 意志形 kana)
@@ -74,19 +76,17 @@ def to_dearu(sentence: str) -> str:
     """The sentence in である調; unchanged when it has no です・ます form."""
     if not re.search(r"です|でし|ます|まし|ませ|ください|ござい", sentence):
         return sentence
-    from assistant.sparse import sudachi_tokenizer
-
-    ms = list(sudachi_tokenizer("C").tokenize(sentence))
+    ms = morphemes(sentence, "C")
     out: list[str] = []
     kinds: list[str] = []  # per output piece: "verb", "adj", "noun", "other"
     verbs: dict[int, _Verb] = {}
     i = 0
     while i < len(ms):
         m = ms[i]
-        pos = m.part_of_speech()
-        surface, dform = m.surface(), m.dictionary_form()
-        nxt = ms[i + 1].surface() if i + 1 < len(ms) else ""
-        nxt2 = ms[i + 2].surface() if i + 2 < len(ms) else ""
+        pos = m.pos
+        surface, dform = m.surface, m.dictionary
+        nxt = ms[i + 1].surface if i + 1 < len(ms) else ""
+        nxt2 = ms[i + 2].surface if i + 2 < len(ms) else ""
         if pos[0] == "助動詞" and dform == "ます" and out and len(out) - 1 in verbs:
             v = verbs.pop(len(out) - 1)
             if surface == "まし" and nxt == "た":
@@ -95,7 +95,7 @@ def to_dearu(sentence: str) -> str:
             elif surface == "ませ" and nxt == "ん":
                 out[-1] = v.negative()
                 i += 2
-                if nxt2 == "でし" and i < len(ms) and ms[i].surface() == "でし":
+                if nxt2 == "でし" and i < len(ms) and ms[i].surface == "でし":
                     out[-1] = out[-1][:-1] + "かった"  # ませんでした -> なかった
                     i += 2
             elif surface.startswith("ましょ"):
@@ -137,8 +137,8 @@ def to_dearu(sentence: str) -> str:
             i += 1
             continue
         out.append(surface)
-        if pos[0] in ("動詞", "助動詞") and pos[5].startswith("連用形"):
-            verbs[len(out) - 1] = _Verb(surface, dform, pos[4])
+        if pos[0] in ("動詞", "助動詞") and m.conjugation_form.startswith("連用形"):
+            verbs[len(out) - 1] = _Verb(surface, dform, m.conjugation_type)
             kinds.append("verb")
         else:
             kinds.append("adj" if pos[0] == "形容詞" else "noun" if pos[0] == "名詞" else "other")

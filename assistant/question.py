@@ -1,7 +1,11 @@
-"""What a question asks about, and whether the retrieved passages mention it at all.
+"""Question analysis: question words, alignment questions, and what a question asks about (its focus).
 
-「意見交換会の会場はどこですか」 asks for the 会場 of a meeting the plan does describe: the passages cover
-most of the question's words, so coverage alone would answer with the meeting's date. The focus is the
+Retrieval drops question words from queries and balances alignment questions across levels; the
+extractive answerer checks that the passages mention the question's focus. Both read questions through
+this module, so neither needs the other nor raw Sudachi morphemes.
+
+The focus: 「意見交換会の会場はどこですか」 asks for the 会場 of a meeting the plan does describe: the passages
+cover most of the question's words, so coverage alone would answer with the meeting's date. The focus is the
 noun phrase just before the particle that precedes the question word (会場 in 会場はどこ, 委員長 in
 委員長は誰). Words that only name the kind of answer (時期, 期間, 人数, 額 …) are stripped from it, and
 generic words (もの, 内容, 記述 …) are no focus at all, since the passages rarely repeat them.
@@ -9,10 +13,47 @@ generic words (もの, 内容, 記述 …) are no focus at all, since the passag
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-from assistant.sparse import sudachi_tokenizer
+from assistant.sudachi import morphemes, words
 
+# Question words carry no evidence about which passage answers; they only add noise to BM25.
+QUESTION_WORDS: frozenset[str] = frozenset(
+    {
+        "何",
+        "なに",
+        "なん",
+        "どこ",
+        "誰",
+        "だれ",
+        "いつ",
+        "どれ",
+        "どの",
+        "どう",
+        "どんな",
+        "いくつ",
+        "いくら",
+        "何故",
+        "なぜ",
+    }
+)
+_ALIGN_HINTS = re.compile(r"整合|比較|違い|対応|記載がない|一致|国と|県と|市と|国・県|国及び県|国や県|三者|それぞれ")
+
+
+def strip_question_words(query: str) -> str:
+    """The query with its question words (何, どこ, 誰 …) replaced by a separator, longest first."""
+    for w in sorted(QUESTION_WORDS, key=len, reverse=True):
+        query = query.replace(w, "、")
+    return query
+
+
+def is_alignment_question(query: str) -> bool:
+    """Questions that compare the plans want every level's text side by side."""
+    return bool(_ALIGN_HINTS.search(query))
+
+
+# -- focus ---------------------------------------------------------------------------------------
 # Question words that end the focus phrase; 何-compounds (何人, 何年) are recognised by their first character.
 _WH_WORDS = frozenset({"誰", "だれ", "なに", "なん", "いつ", "いくら", "いくつ", "どこ", "どれ", "どの", "どう"})
 _WH_POS = frozenset({"代名詞", "副詞", "形状詞", "連体詞", "名詞"})
@@ -39,20 +80,20 @@ def _is_question_word(surface: str, pos: str) -> bool:
 
 def question_focus(question: str) -> str | None:
     """The noun phrase the question asks about, or None when it has none we can check."""
-    morphemes = list(sudachi_tokenizer("C").tokenize(question))
-    for i, m in enumerate(morphemes):
-        if not _is_question_word(m.surface(), m.part_of_speech()[0]):
+    ms = morphemes(question, "C")
+    for i, m in enumerate(ms):
+        if not _is_question_word(m.surface, m.pos[0]):
             continue
         j = i - 1
-        if j < 0 or morphemes[j].surface() not in _PARTICLES:
+        if j < 0 or ms[j].surface not in _PARTICLES:
             return None  # 「どのような…」: the question word comes first, nothing to pin down
         parts: list[str] = []
         k = j - 1
         while k >= 0:
-            pos = morphemes[k].part_of_speech()
+            pos = ms[k].pos
             if pos[0] not in ("名詞", "接尾辞") or pos[1] == "数詞":
                 break
-            parts.insert(0, morphemes[k].surface())
+            parts.insert(0, ms[k].surface)
             k -= 1
         return _core("".join(parts)) if parts else None
     return None
@@ -81,5 +122,5 @@ def mentioned(focus: str, texts: list[str]) -> bool:
     flat = [_flat(t) for t in texts]
     if any(target in t for t in flat):
         return True
-    words = [_flat(m.surface()) for m in sudachi_tokenizer("A").tokenize(focus)]
-    return len(words) > 1 and any(all(w in t for w in words) for t in flat)
+    parts = [_flat(w) for w in words(focus, "A")]
+    return len(parts) > 1 and any(all(w in t for w in parts) for t in flat)

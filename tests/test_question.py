@@ -1,0 +1,59 @@
+"""Question analysis (assistant/question.py) and the typed morpheme API (assistant/sudachi.py)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from assistant.config import REPO_ROOT
+from assistant.question import QUESTION_WORDS, is_alignment_question, question_focus, strip_question_words
+from assistant.sudachi import Morpheme, morphemes, words
+
+
+def test_question_words_and_alignment_questions() -> None:
+    assert {"何", "どこ", "誰", "いつ"} <= QUESTION_WORDS
+    assert strip_question_words("会場はどこで、何時からですか") == "会場は、で、、時からですか"
+    assert is_alignment_question("国と市の計画の違いは")
+    assert is_alignment_question("県の計画との整合を確認したい")
+    assert not is_alignment_question("計画の期間はいつからいつまでですか")
+
+
+def test_focus_uses_long_units() -> None:
+    assert question_focus("意見交換会の会場はどこですか") == "会場"
+    assert question_focus("計画の開催時期はいつですか") == "開催"  # 時期 only names the kind of answer
+    assert question_focus("委員長は誰ですか") == "委員長"
+    assert question_focus("どのような取組がありますか") is None
+
+
+def test_morphemes_are_typed_and_cover_the_text() -> None:
+    text = "計画を策定しました。"
+    ms = morphemes(text)
+    assert all(isinstance(m, Morpheme) for m in ms)
+    assert "".join(m.surface for m in ms) == text
+    assert all(text[m.begin : m.end] == m.surface for m in ms)
+    verb = next(m for m in ms if m.surface == "し")
+    assert verb.dictionary == "する" and verb.pos[0] == "動詞"
+    assert verb.conjugation_form.startswith("連用形") and verb.conjugation_type.startswith("サ行")
+    assert [m.surface for m in morphemes("情報システム標準化", "A")] == words("情報システム標準化")
+    assert len(words("情報システム標準化", "A")) > len(words("情報システム標準化", "C"))
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_only_the_wrappers_import_sudachipy_and_answer_does_not_reach_into_retrieval() -> None:
+    files = sorted((REPO_ROOT / "assistant").rglob("*.py"))
+    assert len(files) > 20
+    sudachi_users = {
+        p.relative_to(REPO_ROOT).as_posix() for p in files if any(m.startswith("sudachipy") for m in _imports(p))
+    }
+    assert sudachi_users == {"assistant/sudachi.py"}
+    for p in (REPO_ROOT / "assistant" / "answer").glob("*.py"):
+        assert not _imports(p) & {"assistant.retrieve", "assistant.sparse", "assistant.signals"}, p
