@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -37,18 +37,28 @@ class EmbedSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
+    """Chunking, and the limits that refuse a file before it can hurt (every size in MiB)."""
+
     chunk_chars: int = Field(
         600,
         description="Target chunk length in characters; 600 scored at least as well as 400 on every plan-suite "
         "metric with fewer chunks (eval/bench_chunk_size.py).",
     )
     chunk_overlap: int = Field(0, description="Characters repeated between neighbouring chunks of one section.")
-    max_file_mb: float = Field(100.0, description="Files larger than this are refused.")
+    max_file_mib: float = Field(
+        100.0,
+        validation_alias=AliasChoices("max_file_mib", "max_file_mb"),
+        description="Files larger than this many MiB are refused (DXA_INGEST__MAX_FILE_MB, the old name, still works).",
+    )
     max_pages: int = Field(2000, description="PDFs with more pages than this are refused.")
     pdf_time_limit_s: float = Field(
         300.0, description="A PDF whose text takes longer than this to extract is refused (the parser is stopped)."
     )
-    pdf_memory_mb: int = Field(4096, description="Memory the PDF parser (a child process) may use.")
+    pdf_memory_mib: int = Field(
+        4096,
+        validation_alias=AliasChoices("pdf_memory_mib", "pdf_memory_mb"),
+        description="Memory in MiB the PDF parser (a child process) may use (DXA_INGEST__PDF_MEMORY_MB still works).",
+    )
     max_page_chars: int = Field(
         50_000,
         description="A PDF page that yields more text than this is refused, checked inside the parser while it "
