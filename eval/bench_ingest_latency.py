@@ -30,8 +30,11 @@ from assistant.pipeline import Pipeline  # noqa: E402
 from assistant.types import SourceInfo  # noqa: E402
 from eval.bench_concurrency import QUESTIONS, percentile  # noqa: E402
 from ingest.indexer import ingest_paths  # noqa: E402
-from ingest.jobs import JobStore  # noqa: E402
-from ui.jobs import current_jobs, start_ingest_job  # noqa: E402
+from ingest.jobs import (  # noqa: E402
+    JobStore,  # noqa: E402
+    current_jobs,
+    start_ingest_job,
+)
 
 DEFAULT_PDF = REPO_ROOT.parent / "shared/corpus/real/juten-keikaku-2023/20230609_policies_priority_outline_05.pdf"
 SOURCE = SourceInfo(doc_id="juten-2023", title="デジタル社会の実現に向けた重点計画", level="national")

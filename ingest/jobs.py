@@ -1,6 +1,6 @@
 """Background indexing jobs: an upload from 資料管理 is indexed by its own low-priority process.
 
-The page saves the file, `JobStore.enqueue`s a job and starts `dxa ingest --job N` (ui/jobs.py);
+The page saves the file, `JobStore.enqueue`s a job and starts `dxa ingest --job N` (`start_ingest_job`);
 that process calls `run_job`, which runs the same `ingest_paths` as `dxa ingest` and writes its
 progress here. The UI only reads this table, so no thread serving a question ever waits on an ingest.
 Jobs live in `<home>/jobs.sqlite` (mode 0600): queued → indexing (n/N chunks) → done | failed (reason).
@@ -13,12 +13,14 @@ import json
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from assistant.config import Settings
+from assistant.config import REPO_ROOT, Settings
 from assistant.private import sqlite_transaction
 from assistant.types import SourceInfo
 from ingest.indexer import FileResult, ingest_paths
@@ -238,3 +240,60 @@ def run_job(settings: Settings, job_id: int) -> FileResult | None:
         raise
     store.finish(job_id, result)
     return result
+
+
+# -- starting jobs (資料管理 and the ingest-latency benchmark) -------------------------------------------
+_children: dict[int, subprocess.Popen[bytes]] = {}  # pid -> job process this server started (to reap it)
+
+
+def start_ingest_job(
+    settings: Settings, store: JobStore, path: Path, source: SourceInfo, *, filename: str, user: str
+) -> int:
+    """Queue `path` for indexing with `source` and start its process; returns the job id."""
+    job_id = store.enqueue(path, source, filename=filename, user=user)
+    logs = settings.home / "jobs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, DXA_HOME=str(settings.home))
+    if settings.store.path:
+        env["DXA_STORE__PATH"] = str(settings.store.path)
+    try:
+        with open(logs / f"{job_id}.log", "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ui.cli", "ingest", "--job", str(job_id)],
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # not killed with the server's process group, not tied to a thread
+            )
+    except OSError as exc:
+        store.fail(job_id, f"索引の処理を開始できません: {exc}")
+        return job_id
+    store.set_pid(job_id, proc.pid)
+    _children[proc.pid] = proc
+    return job_id
+
+
+def _alive(pid: int) -> bool:
+    proc = _children.get(pid)
+    if proc is not None:  # our own child: poll() also reaps it, so it does not linger as a zombie
+        if proc.poll() is None:
+            return True
+        del _children[pid]
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def current_jobs(store: JobStore) -> list[Job]:
+    """The recent jobs, after failing those whose process is gone."""
+    for pid in [p for p, proc in _children.items() if proc.poll() is not None]:
+        del _children[pid]
+    store.reap(_alive)
+    return store.recent()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: set up (with test tools), install Chromium for the browser tests, start a
-# real Chroma server on 127.0.0.1 for the server-mode tests, run pytest.
+# The whole test suite: set up (with test tools), run the lint/format/type gates, install Chromium for
+# the browser tests, start a real Chroma server on 127.0.0.1 for the server-mode tests, run pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
@@ -18,6 +18,12 @@ if [ -n "$need" ]; then
     echo "[test] missing$need and not root: the tests that need them will be skipped" >&2
   fi
 fi
+# Gates before the tests: lint, formatting, and strict typing of the core library and the ingest pipeline
+# (configuration in pyproject.toml: [tool.ruff], [tool.mypy] with the pydantic plugin).
+echo "[test] ruff check, ruff format --check, mypy --strict (assistant/, ingest/)" >&2
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 workdir="$(mktemp -d)"
 port="$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 .venv/bin/chroma run --path "$workdir/chroma" --host 127.0.0.1 --port "$port" >"$workdir/chroma.log" 2>&1 &

@@ -76,7 +76,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.types import SourceInfo
     from ingest.indexer import ingest_corpus, ingest_paths, summary_lines
 
-    if args.job is not None:  # an upload from 資料管理, run in its own process (ui/jobs.py starts it)
+    if args.job is not None:  # an upload from 資料管理, run in its own process (ingest.jobs.start_ingest_job starts it)
         from ingest.jobs import run_job
 
         result = run_job(settings, args.job)

@@ -12,9 +12,8 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.pipeline import Pipeline
 from assistant.types import SourceInfo
-from ingest.jobs import DONE, FAILED, INDEXING, QUEUED, JobStore
+from ingest.jobs import DONE, FAILED, INDEXING, QUEUED, JobStore, current_jobs, start_ingest_job
 from tests.factories import make_corrupt_pdf, make_pdf
-from ui.jobs import current_jobs, start_ingest_job
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,11 +18,10 @@ import streamlit as st
 from assistant.errors import DXAError
 from assistant.types import SourceInfo
 from ingest.doc_ids import assign_doc_id
-from ingest.jobs import DONE, FAILED, INDEXING, QUEUED, Job, JobStore
+from ingest.jobs import DONE, FAILED, INDEXING, QUEUED, Job, JobStore, current_jobs, start_ingest_job
 from ingest.loaders import FORMATS_JA, MIB, SUPPORTED_SUFFIXES
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
-from ui.jobs import current_jobs, start_ingest_job
 from ui.render import level_label, local_time, md
 
 me = require_role("admin")
