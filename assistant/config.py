@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -46,18 +46,14 @@ class IngestSettings(BaseModel):
     )
     chunk_overlap: int = Field(0, description="Characters repeated between neighbouring chunks of one section.")
     max_file_mib: float = Field(
-        100.0,
-        validation_alias=AliasChoices("max_file_mib", "max_file_mb"),
-        description="Files larger than this many MiB are refused (DXA_INGEST__MAX_FILE_MB, the old name, still works).",
+        100.0, description="Files larger than this many MiB are refused (the old name max_file_mb still works)."
     )
     max_pages: int = Field(2000, description="PDFs with more pages than this are refused.")
     pdf_time_limit_s: float = Field(
         300.0, description="A PDF whose text takes longer than this to extract is refused (the parser is stopped)."
     )
     pdf_memory_mib: int = Field(
-        4096,
-        validation_alias=AliasChoices("pdf_memory_mib", "pdf_memory_mb"),
-        description="Memory in MiB the PDF parser (a child process) may use (DXA_INGEST__PDF_MEMORY_MB still works).",
+        4096, description="Memory in MiB the PDF parser (a child process) may use (the old name pdf_memory_mb works)."
     )
     max_page_chars: int = Field(
         50_000,
@@ -83,6 +79,17 @@ class IngestSettings(BaseModel):
         10,
         description="Niceness of the background process that indexes an upload from 資料管理 (0-19; higher yields more).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """The limits' earlier names (DXA_INGEST__MAX_FILE_MB, …_PDF_MEMORY_MB) still work: they meant MiB too."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for old, new in (("max_file_mb", "max_file_mib"), ("pdf_memory_mb", "pdf_memory_mib")):
+                if old in data:
+                    data.setdefault(new, data.pop(old))
+        return data
 
 
 class RetrieveSettings(BaseModel):

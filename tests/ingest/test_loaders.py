@@ -147,6 +147,22 @@ def test_oversize_file_is_refused_before_reading(
     assert "MiB" in err.message_ja
 
 
+def test_size_limits_are_mib_and_the_old_mb_names_still_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.config import Settings
+
+    path = make_pdf(tmp_path / "big.pdf", PAGES)
+    size = path.stat().st_size
+    just_under = IngestSettings(max_file_mib=(size - 1) / 1024 / 1024)
+    assert load_document(path, None, IngestSettings(max_file_mib=size / 1024 / 1024)).pages == 3  # exactly at it
+    assert "MiB" in expect_error(path, "too_large", just_under).message_ja
+    monkeypatch.setenv("DXA_INGEST__MAX_FILE_MB", "0.25")
+    monkeypatch.setenv("DXA_INGEST__PDF_MEMORY_MB", "1234")
+    ingest = Settings().ingest
+    assert (ingest.max_file_mib, ingest.pdf_memory_mib) == (0.25, 1234)
+    monkeypatch.setenv("DXA_INGEST__MAX_FILE_MIB", "0.5")
+    assert Settings().ingest.max_file_mib == 0.5
+
+
 def test_too_many_pages(tmp_path: Path, settings: IngestSettings) -> None:
     path = make_pdf(tmp_path / "long.pdf", PAGES)
     err = expect_error(path, "too_large", settings.model_copy(update={"max_pages": 2}))
