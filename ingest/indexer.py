@@ -108,8 +108,8 @@ def expand_paths(paths: Iterable[Path], *, follow_symlinks: bool = False) -> tup
             dirs.sort()
             for f in files:
                 file = here / f
-                if file.suffix.lower() not in SUPPORTED_SUFFIXES or not file.is_file():
-                    continue
+                if file.suffix.lower() not in SUPPORTED_SUFFIXES or f.startswith("~$") or not file.is_file():
+                    continue  # "~$plan.docx" is the lock file Word keeps beside an open document
                 if file.is_symlink() and not follow_symlinks and not inside(file.resolve()):
                     skipped.append(_outside(file))
                     continue

@@ -42,6 +42,15 @@ def test_docx_through_the_indexer_keeps_headings_tables_and_japanese(settings, t
     assert (again.status, again.doc_id) == ("unchanged", result.doc_id)
 
 
+def test_word_lock_files_in_a_folder_are_not_ingested(settings, tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    make_docx(folder / "plan.docx")
+    (folder / "~$plan.docx").write_bytes(b"\x0bsomeone" + b"\x00" * 150)  # what Word writes while it is open
+    results = ingest_paths(Pipeline(settings).index, settings, [folder])
+    assert [(Path(r.path).name, r.status) for r in results] == [("plan.docx", "added")]
+
+
 def test_docx_without_heading_styles_falls_back_to_numbering(tmp_path: Path) -> None:
     from assistant.config import IngestSettings
 
