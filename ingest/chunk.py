@@ -2,7 +2,8 @@
 
 A chunk starts at a heading (the heading line is part of it, so its words are searchable) and
 otherwise grows sentence by sentence up to about `chunk_chars`. Chunks never span PDF pages, so a
-citation's page is always exact; the heading path runs on across pages.
+citation's page is always exact; the heading path runs on across pages. Works on normalised blocks
+(ingest/normalize.py) and on the loader's BlockFlags, never on the file format's name.
 """
 
 from __future__ import annotations
