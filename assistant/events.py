@@ -1,22 +1,16 @@
-"""Events in the audit log: logins, user administration and admin actions, with their Japanese labels.
+"""Account and admin events in the audit log: logins, user administration and admin actions.
 
-`EventLog` is the part of `assistant.audit.AuditLog` that writes and reads the `events` table; every
-row it appends is hash-chained like the rest of the log (assistant.audit_chain).
+`EventLog` writes and reads the `events` table of the audit file (assistant.audit_store); every row
+it appends is hash-chained with the runs (assistant.runlog). Kinds have Japanese labels for the UI.
 """
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-from assistant import audit_chain
 from assistant.audit_export import csv_text, to_jst
-from assistant.errors import DXAError
+from assistant.audit_store import AuditStore, now_iso, time_range  # noqa: F401 (re-exported)
 
 # Events: kind -> Japanese label. Account events, then admin actions, then the log's own.
 EVENT_LABELS_JA: dict[str, str] = {
@@ -51,29 +45,8 @@ class EventRecord:
     detail: str
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-class EventLog:
-    """The events half of the audit log; `path` is the SQLite file (set up by AuditLog)."""
-
-    path: Path
-
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        try:
-            db = sqlite3.connect(self.path, timeout=30)
-        except sqlite3.Error as exc:
-            raise DXAError(
-                f"audit log {self.path} cannot be opened: {exc}",
-                message_ja=f"監査ログ（{self.path}）を開けません: {exc}",
-            ) from exc
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+class EventLog(AuditStore):
+    """Account and admin events: logins, user administration, uploads, exports, eval runs."""
 
     def record_event(self, user: str, kind: str, detail: str = "") -> int:
         """Append an event (a kind of EVENT_LABELS_JA): who did what, e.g. ("cli:tanaka", "doc_remove", "plan-1")."""
@@ -81,28 +54,6 @@ class EventLog:
             raise ValueError(f"unknown event kind: {kind!r}")
         with self._db() as db:
             return self._append_event(db, user, kind, detail)
-
-    def _append_event(self, db: sqlite3.Connection, user: str, kind: str, detail: str) -> int:
-        return self._append(db, "events", {"ts": "", "user": user[:200], "kind": kind, "detail": detail})
-
-    def _append(self, db: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
-        """Append and chain one row in a write transaction; its time is taken once the lock is held,
-        so the chain's order is the order of the times. A table dropped behind the app's back is
-        recreated (and the repair recorded) rather than failing every later login or answer."""
-        if not db.in_transaction:
-            db.execute("BEGIN IMMEDIATE")
-        try:
-            return audit_chain.append(db, table, {**row, "ts": now_iso()})
-        except sqlite3.OperationalError as exc:
-            if "no such table" not in str(exc):
-                raise
-            db.rollback()
-            self._open(db)
-            return audit_chain.append(db, table, {**row, "ts": now_iso()})
-
-    def _open(self, db: sqlite3.Connection) -> None:
-        """Create the schema and repair what is missing (AuditLog)."""
-        raise NotImplementedError
 
     def events(
         self,
@@ -139,16 +90,3 @@ class EventLog:
             EVENT_CSV_COLUMNS,
             ({**asdict(e), "ts": to_jst(e.ts), "label": EVENT_LABELS_JA.get(e.kind, e.kind)} for e in events),
         )
-
-
-def time_range(column: str, since: str | None, until: str | None) -> tuple[list[str], list[Any]]:
-    """SQL clauses and arguments for `column` in the ISO time range [since, until)."""
-    clauses: list[str] = []
-    args: list[Any] = []
-    if since:
-        clauses.append(f"{column} >= ?")
-        args.append(since)
-    if until:
-        clauses.append(f"{column} < ?")
-        args.append(until)
-    return clauses, args

@@ -1,9 +1,10 @@
 """The only place that builds LangChain chat models and talks to their client libraries.
 
 `build_chat_model` turns `LLMSettings` into a chat model (OpenAI-compatible servers such as OpenAI,
-vLLM, llama.cpp and Ollama's /v1, Azure OpenAI, or native Ollama); `stream_chat` streams its reply
-as plain text and turns every client failure into an `LLMError` with a Japanese message, so callers
-never see openai/httpx/ollama exceptions.
+vLLM, llama.cpp and Ollama's /v1, Azure OpenAI, or native Ollama). `ChatModel` is what the rest of
+the code holds (the Pipeline owns one): it builds that model on first use and streams its reply as
+plain text, turning every client failure into an `LLMError` with a Japanese message, so callers
+never see LangChain types or openai/httpx/ollama exceptions.
 """
 
 from __future__ import annotations
@@ -87,16 +88,45 @@ def build_chat_model(settings: LLMSettings) -> BaseChatModel:
     )
 
 
-def stream_chat(model: BaseChatModel, system: str, user: str, *, timeout_s: float) -> Iterator[str]:
+class ChatModel:
+    """The configured chat model behind our own interface: system + user prompt in, text out.
+
+    The LangChain model is built on first use, so holding one costs nothing without an LLM; a
+    configuration problem found then is raised as `LLMError` (callers fall back on it)."""
+
+    def __init__(self, settings: LLMSettings, model: BaseChatModel | None = None) -> None:
+        self.settings = settings
+        self._model = model
+
+    def _built(self) -> BaseChatModel:
+        if self._model is None:
+            try:
+                self._model = build_chat_model(self.settings)
+            except ConfigError as exc:
+                raise LLMError(exc.message, message_ja=exc.message_ja, hint=exc.hint, hint_ja=exc.hint_ja) from exc
+        return self._model
+
+    def stream(self, system: str, user: str) -> Iterator[str]:
+        """The reply piece by piece (see `stream_chat`)."""
+        return stream_chat(self, system, user)
+
+    def complete(self, system: str, user: str) -> str:
+        """The whole reply as one string."""
+        return "".join(self.stream(system, user))
+
+
+def stream_chat(model: ChatModel, system: str, user: str) -> Iterator[str]:
     """Yield the reply text piece by piece; any client failure is raised as `LLMError`.
 
-    `timeout_s` is only used in messages: the client itself enforces it (connect, first byte and
-    every gap between chunks), so a stalled endpoint fails while a slow but steady one does not.
-    A stream that stops without a finish reason was cut off and counts as a failure.
+    The client itself enforces `llm.timeout_s` (connect, first byte and every gap between chunks),
+    so a stalled endpoint fails while a slow but steady one does not. A stream that stops without
+    a finish reason was cut off and counts as a failure.
     """
+    timeout_s = model.settings.timeout_s
+    chat = model._built()
     finished = False
     try:
-        for chunk in model.stream([SystemMessage(content=system), HumanMessage(content=user)]):
+        for chunk in chat.stream([SystemMessage(content=system), HumanMessage(content=user)]):
             meta = getattr(chunk, "response_metadata", None) or {}
             finished = finished or any(meta.get(key) for key in _FINISH_KEYS) or meta.get("done") is True
             piece = chunk.text  # text blocks only; reasoning blocks are not part of the answer

@@ -1,4 +1,8 @@
-"""Build everything from Settings once; the CLI, the UI and eval all go through here."""
+"""Build everything from Settings once; the CLI, the UI and eval all go through here.
+
+The Pipeline owns the chat model (one `ChatModel`, `require_model()` for the stages that need it)
+and the run log: `ask(..., user=...)` appends the run record and puts its id on the Answer.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,21 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embed import CachedEmbedder, build_embedder
 from assistant.errors import LLMError
 from assistant.followup import Turn, resolve
+from assistant.llm import ChatModel
 from assistant.retrieve import Filters, Retriever, SearchResult
 from assistant.store import Index
 from assistant.types import Answer
+
+if TYPE_CHECKING:
+    from assistant.answer.generative import LLMAnswerer
+    from assistant.runlog import RunLog
 
 log = logging.getLogger(__name__)
 LLM_FALLBACK_NOTICE = "生成AIの呼び出しに失敗したため、資料からの抜粋で回答しています。"
@@ -29,10 +38,23 @@ def build_tokenizers() -> dict[str, Any]:
 
 
 class Pipeline:
-    """One configured assistant: embedder, index, retriever and answerers, built lazily."""
+    """One configured assistant: embedder, index, retriever, answerers, chat model and run log, built lazily.
 
-    def __init__(self, settings: Settings) -> None:
+    `run_log` may be injected (a benchmark's own file); by default it is `<home>/audit.sqlite`,
+    opened on the first recorded run."""
+
+    def __init__(self, settings: Settings, run_log: RunLog | None = None) -> None:
         self.settings = settings
+        self._run_log = run_log
+
+    @property
+    def run_log(self) -> RunLog:
+        """Where `ask(..., user=...)` records runs: the injected log, else `<home>/audit.sqlite`."""
+        if self._run_log is None:
+            from assistant.runlog import RunLog
+
+            self._run_log = RunLog.from_settings(self.settings)
+        return self._run_log
 
     @cached_property
     def embedder(self) -> CachedEmbedder:
@@ -58,10 +80,27 @@ class Pipeline:
         )
 
     @cached_property
-    def llm_answerer(self) -> Any:
+    def chat_model(self) -> ChatModel:
+        """The one chat model every stage uses (answer, alignment, draft, eval judge); built on first use."""
+        return ChatModel(self.settings.llm)
+
+    def require_model(self) -> ChatModel:
+        """The chat model, or LLMError (with what to set) when no LLM is configured."""
+        if not self.settings.llm.configured:
+            raise LLMError(
+                "No LLM model configured (llm.model).",
+                message_ja="生成AIのモデル名が設定されていません（llm.model）。",
+                hint="Set DXA_LLM__MODEL (and DXA_LLM__BASE_URL for a local server), or use the extractive mode.",
+                hint_ja="環境変数 DXA_LLM__MODEL（ローカルのサーバーなら DXA_LLM__BASE_URL も）を設定するか、"
+                "抜粋モードで利用してください。",
+            )
+        return self.chat_model
+
+    @cached_property
+    def llm_answerer(self) -> LLMAnswerer:
         from assistant.answer.generative import LLMAnswerer
 
-        return LLMAnswerer(self.settings.llm)
+        return LLMAnswerer(self.settings.llm, self.chat_model)
 
     def use_llm(self, mode: str | None = None) -> bool:
         mode = mode or self.settings.answer.mode
@@ -81,11 +120,15 @@ class Pipeline:
         k: int | None = None,
         on_token: Callable[[str], None] | None = None,
         history: Sequence[Turn] = (),
+        user: str | None = None,
+        session: str = "",
     ) -> Answer:
         """Retrieve and answer. With an LLM configured, tokens stream to `on_token`; failures fall back.
 
         `history` holds the conversation's earlier turns (oldest first): a follow-up (「じゃあ県は？」) is
-        answered as its stand-alone form, reported in `resolved_question`."""
+        answered as its stand-alone form, reported in `resolved_question`. With `user` (who asked:
+        a login name, `cli:<OS user>`, "eval") the run is appended to the run log and its id put
+        in `answer.run_id`; without it nothing is recorded (tests, calibration scripts)."""
         started = time.perf_counter()
         asked = question
         question = resolve(question, history)
@@ -108,4 +151,29 @@ class Pipeline:
         answer.retrieved = [h.chunk.chunk_id for h in result.hits]
         answer.timings_ms.update(result.timings_ms)
         answer.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000
+        if user is not None:
+            answer.run_id = self.record(answer, user, filters, mode=mode, session=session)
         return answer
+
+    def record(
+        self, answer: Answer, user: str, filters: Filters | None = None, *, mode: str | None = None, session: str = ""
+    ) -> int:
+        """Append `answer` to the run log with the settings fingerprint, the filters, the mode asked
+        for and a follow-up's stand-alone form (`resolved_question`); returns the run id."""
+        run_filters: dict[str, Any] = (
+            {"levels": list(filters.levels), "doc_ids": list(filters.doc_ids), "editions": list(filters.editions)}
+            if filters is not None and not filters.empty
+            else {}
+        )
+        if mode:
+            run_filters["mode"] = mode
+        if answer.resolved_question != answer.question:
+            run_filters["resolved_question"] = answer.resolved_question
+        return self.run_log.record(
+            user,
+            answer,
+            settings_fingerprint=self.settings.fingerprint(),
+            retrieved=answer.retrieved,
+            filters=run_filters,
+            session=session,
+        )

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Level = Literal["city", "prefecture", "national", "other"]
 LEVELS: tuple[Level, ...] = ("city", "prefecture", "national", "other")
@@ -107,9 +107,28 @@ class Hit:
     rank: int = 0
     scores: dict[str, float] = field(default_factory=dict)  # per retriever, for diagnostics
 
+    def to_dict(self) -> dict[str, Any]:
+        """The hit as `dxa search --json` writes it (README "JSON contract"; keys in that order)."""
+        c = self.chunk
+        return {
+            "rank": self.rank,
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "level": c.level,
+            "edition": c.edition,
+            "page": c.page,
+            "page_label": chunk_page_label(c),
+            "section": c.section,
+            "text": c.text,
+            "score": round(self.score, 6),
+        }
+
 
 @dataclass(frozen=True)
 class Citation:
+    """A numbered quote from one chunk, as an answer, a draft or a 整合表 row cites it."""
+
     n: int
     chunk: Chunk
     quote: str  # always an exact substring of chunk.text (verified)
@@ -128,6 +147,25 @@ class Citation:
     def source_url(self) -> str | None:
         """The URL the quoted statement comes from (our digests record one per sentence), else None."""
         return quote_source_url(self.chunk, self.quote)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON form of a citation (`dxa ask --json`, the run log): enough to show it without the index."""
+        c = self.chunk
+        return {
+            "n": self.n,
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "level": c.level,
+            "edition": c.edition,
+            "page": c.page,
+            "page_label": self.page_label,
+            "page_count": self.page_count,
+            "section": c.section,
+            "quote": self.quote,
+            "source_url": self.source_url,
+            "score": round(self.score, 6),
+        }
 
 
 def chunk_page_label(chunk: Chunk) -> str | None:
@@ -163,6 +201,8 @@ def page_ref(page: int | None, page_label: str | None = None, page_count: int | 
 
 @dataclass
 class Answer:
+    """A cited answer to one question, with what the run record and the UI need about how it came about."""
+
     question: str
     answer: str
     mode: Literal["extractive", "llm"]
@@ -174,3 +214,23 @@ class Answer:
     support: float = 0.0  # how well the retrieved passages cover the question (refusal signal)
     retrieved: list[str] = field(default_factory=list)  # chunk ids retrieved for this answer (run record)
     resolved_question: str = ""  # the stand-alone form of a follow-up (= question when it is none)
+    run_id: int | None = None  # the run log entry of this answer, when it was recorded
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as `dxa ask --json` writes it (README "JSON contract"); notice/unsupported/run_id only when set."""
+        out: dict[str, Any] = {
+            "question": self.question,
+            "resolved_question": self.resolved_question or self.question,
+            "answer": self.answer,
+            "mode": self.mode,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+        if self.notice:
+            out["notice"] = self.notice
+        if self.unsupported:
+            out["unsupported"] = self.unsupported
+        if self.run_id is not None:
+            out["run_id"] = self.run_id
+        return out

@@ -45,7 +45,7 @@ def main() -> None:
             ingest_corpus(pipeline.index, settings)
             index_s = time.perf_counter() - t0
             chunks = len(pipeline.index.chunk_ids())
-            agg = run_suite(pipeline, suite)["aggregate"]
+            agg = run_suite(pipeline, suite).aggregate
         pdf_chunks = len(chunk_document(pdf, size)) if pdf else 0
         cells = " ".join(f"{agg.get(m) or 0:16.3f}" for m in METRICS)
         print(f"{size:5d} {chunks:6d} {pdf_chunks:5d} {index_s:7.1f} {cells}")

@@ -22,7 +22,6 @@ from pathlib import Path
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.audit import AuditLog, ask_logged  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.pipeline import Pipeline  # noqa: E402
 from assistant.types import SourceInfo  # noqa: E402
@@ -69,7 +68,6 @@ def main() -> int:
     results = ingest_corpus(pipeline.index, settings)
     assert all(r.ok for r in results), [r.message for r in results if not r.ok]
     print(f"corpus indexed in {time.perf_counter() - t0:.1f}s ({sum(r.chunks for r in results)} chunks)")
-    audit = AuditLog.from_settings(settings)
     for question, _ in QUESTIONS:  # warm the models and caches, as a running server would be
         pipeline.ask(question)
 
@@ -89,8 +87,8 @@ def main() -> int:
                 question, expected = QUESTIONS[(i + n + r) % len(QUESTIONS)]
                 t = time.perf_counter()
                 try:
-                    answer, run_id = ask_logged(pipeline, audit, f"bench{n}", question, session=f"s{n}")
-                    ok = any(c.chunk.doc_id == expected for c in answer.citations) and run_id > 0
+                    answer = pipeline.ask(question, user=f"bench{n}", session=f"s{n}")
+                    ok = any(c.chunk.doc_id == expected for c in answer.citations) and (answer.run_id or 0) > 0
                 except Exception:
                     with lock:
                         errors.append(traceback.format_exc())
@@ -130,7 +128,7 @@ def main() -> int:
     stop.set()
     admin_thread.join()
 
-    logged = len(audit.query(limit=100_000))
+    logged = len(pipeline.run_log.query(limit=100_000))
     print(f"sessions: {args.sessions}, questions answered: {total}, wall {wall:.1f}s")
     print(f"admin index operations during the run: {len(admin_ops)} ({', '.join(admin_ops[:6])}…)")
     print(f"errors: {len(errors)}")

@@ -24,7 +24,6 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from assistant.audit import AuditLog, ask_logged  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.pipeline import Pipeline  # noqa: E402
 from assistant.types import SourceInfo  # noqa: E402
@@ -40,14 +39,14 @@ DEFAULT_PDF = REPO_ROOT.parent / "shared/corpus/real/juten-keikaku-2023/20230609
 SOURCE = SourceInfo(doc_id="juten-2023", title="デジタル社会の実現に向けた重点計画", level="national")
 
 
-def asker(pipeline: Pipeline, audit: AuditLog, until: threading.Event | int) -> tuple[list[float], int]:
+def asker(pipeline: Pipeline, until: threading.Event | int) -> tuple[list[float], int]:
     """Ask the questions in turn (a fixed number, or until the event is set); latencies in ms, correct count."""
     latencies: list[float] = []
     correct = i = 0
     while (i < until) if isinstance(until, int) else not until.is_set():
         question, expected = QUESTIONS[i % len(QUESTIONS)]
         t = time.perf_counter()
-        answer, _ = ask_logged(pipeline, audit, "bench", question, session="bench")
+        answer = pipeline.ask(question, user="bench", session="bench")  # logged, as the UI's are
         latencies.append((time.perf_counter() - t) * 1000)
         correct += any(c.chunk.doc_id == expected for c in answer.citations)
         i += 1
@@ -70,9 +69,8 @@ def run_mode(mode: str, template: Path, pdf: Path, idle_n: int) -> None:
     try:
         settings = Settings(home=home)
         pipeline = Pipeline(settings)
-        audit = AuditLog.from_settings(settings)
-        asker(pipeline, audit, len(QUESTIONS))  # warm up, as a running server would be
-        idle, idle_ok = asker(pipeline, audit, idle_n)
+        asker(pipeline, len(QUESTIONS))  # warm up, as a running server would be
+        idle, idle_ok = asker(pipeline, idle_n)
         done = threading.Event()
         started = time.perf_counter()
         if mode == "job":
@@ -93,7 +91,7 @@ def run_mode(mode: str, template: Path, pdf: Path, idle_n: int) -> None:
 
             worker = threading.Thread(target=ingest)
         worker.start()
-        during, during_ok = asker(pipeline, audit, done)
+        during, during_ok = asker(pipeline, done)
         worker.join()
         seconds = time.perf_counter() - started
         record = pipeline.index.document(SOURCE.doc_id)

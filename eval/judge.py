@@ -1,7 +1,7 @@
 """Optional LLM-judge metrics (only when an LLM is configured): faithfulness and relevance, 0..1.
 
 The judge answers with two integers 1-5; anything else scores None (not 0) so a confused judge
-does not look like a bad answer. Built with assistant.llm, the one place that makes chat models.
+does not look like a bad answer. The model is the pipeline's; the prompt lives in assistant.prompts.
 """
 
 from __future__ import annotations
@@ -9,15 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.config import LLMSettings
 from assistant.errors import LLMError
-from assistant.llm import build_chat_model, stream_chat
+from assistant.llm import ChatModel
+from assistant.prompts import judge_prompt
 
-SYSTEM = (
-    "あなたは行政文書に基づく回答の評価者です。出力は次の2行だけにしてください。\n"
-    "faithfulness: <1-5>  (回答の各文が根拠資料に書かれている度合い)\n"
-    "relevance: <1-5>  (回答が質問に答えている度合い)"
-)
 _SCORE = re.compile(r"(faithfulness|relevance)\s*[:：]\s*([1-5])", re.I)
 
 
@@ -27,14 +22,13 @@ def parse_scores(text: str) -> dict[str, float | None]:
 
 
 class LLMJudge:
-    def __init__(self, settings: LLMSettings) -> None:
-        self.settings = settings
-        self.model = build_chat_model(settings)
+    """Scores answers with a chat model: the pipeline's (`pipeline.require_model()`)."""
+
+    def __init__(self, model: ChatModel) -> None:
+        self.model = model
 
     def score(self, question: str, answer: str, passages: Sequence[str]) -> dict[str, float | None]:
-        sources = "\n".join(f"[{i}] {p}" for i, p in enumerate(passages, start=1)) or "（なし）"
-        user = f"質問: {question}\n\n回答:\n{answer}\n\n根拠資料:\n{sources}"
         try:
-            return parse_scores("".join(stream_chat(self.model, SYSTEM, user, timeout_s=self.settings.timeout_s)))
+            return parse_scores(self.model.complete(*judge_prompt(question, answer, passages)))
         except LLMError:
             return {"llm_judge_faithfulness": None, "llm_judge_relevance": None}

@@ -1,6 +1,9 @@
 """Answer-quality metrics as pure functions (no LLM): retrieval against gold sources, containment,
 Japanese token F1, citation precision/recall, unsupported sentences, refusals, latency.
 
+REGISTRY (at the end) names every metric once: per-case or aggregate, which direction is better,
+and its Japanese name; the runner, suite validation, the HTML report and the 評価 page read it.
+
 Matching rules (documented in eval/README.md):
 - a chunk matches a gold source when the doc_id is equal and, if given, the section prefix matches
   one tail of the chunk's section path (NFKC, whitespace-insensitive; "3.1 自治体DXの重点取組事項"
@@ -15,15 +18,19 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from assistant.answer.citations import REFUSAL_TEXT, split_sentences, support, unsupported_sentences
 from eval.metrics_retrieval import hit_at_k as _hit_ids
 from eval.metrics_retrieval import mean
 from eval.metrics_retrieval import mrr_at_k as _mrr_ids
 from eval.metrics_retrieval import recall_at_k as _recall_ids
-from eval.suite import GoldSource
+
+if TYPE_CHECKING:  # eval.suite reads the registry below, so these are for annotations only
+    from eval.results import CaseResult
+    from eval.suite import Case, GoldSource
 
 # A cited passage supports an answer sentence when it holds at least this share of the sentence's
 # character bigrams. 0.5 is the threshold the answerers use to flag unsupported sentences
@@ -234,3 +241,152 @@ def mean_of(values: Iterable[float | None]) -> float | None:
     """Mean over the values that apply (None = metric not applicable to that case)."""
     xs = [v for v in values if v is not None]
     return sum(xs) / len(xs) if xs else None
+
+
+# -- the registry ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaseInputs:
+    """What a case's metrics read: the case, the ranked and the cited passages, the answer."""
+
+    case: Case
+    ranked: Sequence[ChunkLike]  # Pipeline.search hits, best first
+    cited: Sequence[ChunkLike]  # the answer's cited chunks, in citation order
+    citations: Sequence[tuple[int, str]]  # (n, cited passage text)
+    answer: str
+    refused: bool
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: a "case" metric is scored per case (fn(CaseInputs)) and aggregated as the mean over
+    the cases it applies to; an "aggregate" one is computed over all case results (fn(list[CaseResult]))."""
+
+    name: str
+    fn: Callable[[Any], float | None]
+    kind: Literal["case", "aggregate"]
+    direction: Literal["higher", "lower"]
+    label_ja: str  # the name staff read on the 評価 page
+    help_ja: str  # its one-line explanation
+    applies: Callable[[Any], bool] = lambda _: True  # case: the case has this score; aggregate: the key is shown
+
+
+def _has_gold(x: CaseInputs) -> bool:
+    return bool(x.case.gold)
+
+
+def _rate(cases: Sequence[CaseResult], flag: Callable[[CaseResult], bool]) -> float | None:
+    return mean_of([1.0 if flag(c) else 0.0 for c in cases])
+
+
+def _unsupported_micro(cases: Sequence[CaseResult]) -> float | None:
+    """Unsupported claim sentences over all claim sentences of the run (micro average)."""
+    claims = sum(c.unsupported[1] for c in cases)
+    return sum(c.unsupported[0] for c in cases) / claims if claims else None
+
+
+def _case_mean(key: str) -> Callable[[Sequence[CaseResult]], float | None]:
+    return lambda cases: mean_of([c.metrics.get(key) for c in cases])
+
+
+def _judged(key: str) -> Callable[[Sequence[CaseResult]], bool]:
+    return lambda cases: any(key in c.metrics for c in cases)
+
+
+_LOWER = "（低いほど良い）"
+REGISTRY: tuple[Metric, ...] = (
+    Metric(
+        "hit@5", lambda x: hit_at_k(x.ranked, x.case.gold, 5), "case", "higher",
+        "上位5件の的中率", "正解の出典が検索結果の上位5件に1つでも入った設問の割合", _has_gold,
+    ),
+    Metric(
+        "recall@5", lambda x: recall_at_k(x.ranked, x.case.gold, 5), "case", "higher",
+        "上位5件の再現率", "正解の出典のうち、検索結果の上位5件に入ったものの割合", _has_gold,
+    ),
+    Metric(
+        "mrr@10", lambda x: mrr_at_k(x.ranked, x.case.gold, 10), "case", "higher",
+        "正解の順位（MRR）", "最初に現れた正解の出典の順位の逆数の平均（1位なら1、上位10件まで）", _has_gold,
+    ),
+    Metric(
+        "ndcg@10", lambda x: ndcg_at_k(x.ranked, x.case.gold, 10), "case", "higher",
+        "順位の質（nDCG）", "正解の出典が上位に並ぶほど高くなる検索順位の評価（上位10件まで）", _has_gold,
+    ),
+    Metric(
+        "containment", lambda x: 0.0 if x.refused else containment(x.answer, x.case.expected), "case", "higher",
+        "期待語句の含有率", "回答に含まれるべき語句のうち、実際に含まれた割合",
+        lambda x: x.case.answerable and bool(x.case.expected),
+    ),
+    Metric(
+        "token_f1", lambda x: 0.0 if x.refused else token_f1(x.answer, x.case.reference), "case", "higher",
+        "語句の一致度（F1）", "回答と期待する語句の単語の重なり（再現率と適合率の調和平均）",
+        lambda x: x.case.answerable and bool(x.case.reference),
+    ),
+    Metric(
+        "citation_precision", lambda x: citation_precision(x.citations, x.answer, x.case.expected), "case", "higher",
+        "引用の的確さ", "回答に付いた引用のうち、回答の文を実際に裏付けているものの割合", lambda x: not x.refused,
+    ),
+    Metric(
+        "citation_recall", lambda x: citation_recall(x.cited, x.case.gold), "case", "higher",
+        "正解出典の引用率", "正解の出典のうち、回答が引用したものの割合", _has_gold,
+    ),
+    Metric(
+        "citation_gold_precision", lambda x: citation_gold_precision(x.cited, x.case.gold), "case", "higher",
+        "引用の正解率", "回答が引用した資料のうち、正解の出典に当たるものの割合", _has_gold,
+    ),
+    Metric(
+        "unsupported_rate", _unsupported_micro, "aggregate", "lower",
+        "根拠のない文の割合", "回答の文のうち、引用したどの資料にも裏付けがない文の割合" + _LOWER,
+    ),
+    Metric(
+        "refusal_accuracy", _case_mean("refusal_correct"), "aggregate", "higher",
+        "回答可否の正しさ", "資料に答えがある設問には答え、ない設問には答えを控えた割合",
+    ),
+    Metric(
+        "refusal_recall", lambda cs: _rate([c for c in cs if c.kind == "unanswerable"], lambda c: c.refused),
+        "aggregate", "higher", "回答を控えた率", "資料に答えがない設問のうち、正しく回答を控えた割合",
+    ),
+    Metric(
+        "false_refusal_rate", lambda cs: _rate([c for c in cs if c.kind != "unanswerable"], lambda c: c.refused),
+        "aggregate", "lower", "誤って控えた率", "資料に答えがある設問のうち、回答を控えてしまった割合" + _LOWER,
+    ),
+    Metric(
+        "pass_rate", lambda cs: _rate(cs, lambda c: c.passed), "aggregate", "higher",
+        "合格率", "すべての判定基準を満たした設問の割合",
+    ),
+    Metric(
+        "latency_p50_ms", lambda cs: percentile([c.latency_ms for c in cs], 50), "aggregate", "lower",
+        "応答時間（中央値）", "1問の回答にかかった時間の中央値（ミリ秒、短いほど良い）",
+    ),
+    Metric(
+        "latency_p95_ms", lambda cs: percentile([c.latency_ms for c in cs], 95), "aggregate", "lower",
+        "応答時間（95%）", "95%の設問がこの時間内に回答された（ミリ秒、短いほど良い）",
+    ),
+    Metric(
+        "llm_judge_faithfulness", _case_mean("llm_judge_faithfulness"), "aggregate", "higher",
+        "忠実性（生成AI判定）", "回答が引用した資料の内容に忠実かを生成AIが判定した平均",
+        _judged("llm_judge_faithfulness"),
+    ),
+    Metric(
+        "llm_judge_relevance", _case_mean("llm_judge_relevance"), "aggregate", "higher",
+        "関連性（生成AI判定）", "回答が質問に答えているかを生成AIが判定した平均", _judged("llm_judge_relevance"),
+    ),
+)  # fmt: skip
+METRICS: dict[str, Metric] = {m.name: m for m in REGISTRY}
+CASE_METRICS = tuple(m for m in REGISTRY if m.kind == "case")
+LOWER_IS_BETTER = frozenset(m.name for m in REGISTRY if m.direction == "lower")
+METRIC_LABELS_JA: dict[str, tuple[str, str]] = {m.name: (m.label_ja, m.help_ja) for m in REGISTRY}
+
+
+def case_scores(inputs: CaseInputs) -> dict[str, float | None]:
+    """Every case metric that applies to this case, in registry order."""
+    return {m.name: m.fn(inputs) for m in CASE_METRICS if m.applies(inputs)}
+
+
+def aggregate_scores(cases: Sequence[CaseResult]) -> dict[str, float | None]:
+    """The run's aggregate: each case metric's mean, then each aggregate metric that applies, rounded."""
+    out: dict[str, float | None] = {}
+    for m in REGISTRY:
+        if m.kind == "case":
+            out[m.name] = mean_of([c.metrics.get(m.name) for c in cases])
+        elif m.applies(cases):
+            out[m.name] = m.fn(cases)
+    return {k: (round(v, 4) if v is not None else None) for k, v in out.items()}

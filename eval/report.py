@@ -6,9 +6,9 @@ Every piece of text from the suite or the answers goes through html.escape.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
-from eval.suite import LOWER_IS_BETTER
+from eval.metrics import METRICS
+from eval.results import SuiteResult
 
 _CSS = """
 body{font-family:"Hiragino Sans","Noto Sans JP",Meiryo,sans-serif;margin:1.5em;color:#222}
@@ -24,6 +24,11 @@ def _fmt(value: float | None, key: str = "") -> str:
     return f"{value:.0f}" if key.endswith("_ms") else f"{value:.3f}"
 
 
+def _label(key: str) -> str:
+    """「上位5件の的中率（hit@5）」: the registry's Japanese name with the key; the key alone if unknown."""
+    return f"{METRICS[key].label_ja}（{key}）" if key in METRICS else key
+
+
 def svg_bars(values: dict[str, float | None], width: int = 560, row: int = 22) -> str:
     """Horizontal bars for the 0..1 metrics (latency is shown in the table, not here)."""
     items = [(k, v) for k, v in values.items() if v is not None and not k.endswith("_ms")]
@@ -31,7 +36,8 @@ def svg_bars(values: dict[str, float | None], width: int = 560, row: int = 22) -
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{row * len(items) + 8}" role="img">']
     for i, (key, v) in enumerate(items):
         y = 4 + i * row
-        colour = "#c0504d" if key in LOWER_IS_BETTER else "#4f81bd"
+        lower = key in METRICS and METRICS[key].direction == "lower"
+        colour = "#c0504d" if lower else "#4f81bd"
         w = max(0.0, min(1.0, v)) * bar_w
         parts.append(f'<text x="0" y="{y + 14}" font-size="12">{escape(key)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{bar_w}" height="{row - 6}" fill="#eee"/>')
@@ -41,37 +47,37 @@ def svg_bars(values: dict[str, float | None], width: int = 560, row: int = 22) -
     return "".join(parts)
 
 
-def render_html(result: dict[str, Any]) -> str:
-    agg = result["aggregate"]
+def render_html(result: SuiteResult) -> str:
+    agg = result.aggregate
     thresholds = "".join(
-        f"<tr><td>{escape(t['metric'])}</td><td>{escape(t['want'])}</td><td>{_fmt(t['value'], t['metric'])}</td>"
-        f'<td class="{"pass" if t["passed"] else "fail-t"}">{"合格" if t["passed"] else "不合格"}</td></tr>'
-        for t in result["thresholds"]
+        f"<tr><td>{escape(t.metric)}</td><td>{escape(t.want)}</td><td>{_fmt(t.value, t.metric)}</td>"
+        f'<td class="{"pass" if t.passed else "fail-t"}">{"合格" if t.passed else "不合格"}</td></tr>'
+        for t in result.thresholds
     )
-    metric_rows = "".join(f"<tr><td>{escape(k)}</td><td>{_fmt(v, k)}</td></tr>" for k, v in agg.items())
+    metric_rows = "".join(f"<tr><td>{escape(_label(k))}</td><td>{_fmt(v, k)}</td></tr>" for k, v in agg.items())
     rows = []
-    for c in result["cases"]:
+    for c in result.cases:
         cites = "<br>".join(
             f"[{x['n']}] {escape(x['doc_id'])} {escape(x['section'] or '')}<br>「{escape(x['quote'])}」"
-            for x in c["citations"]
+            for x in c.citations
         )
-        status = '<span class="pass">合格</span>' if c["passed"] else '<span class="fail-t">不合格</span>'
-        reasons = "<br>".join(escape(f) for f in c["failures"])
-        scores = " ".join(f"{escape(k)}={_fmt(v)}" for k, v in c["metrics"].items())
+        status = '<span class="pass">合格</span>' if c.passed else '<span class="fail-t">不合格</span>'
+        reasons = "<br>".join(escape(f) for f in c.failures)
+        scores = " ".join(f"{escape(k)}={_fmt(v)}" for k, v in c.metrics.items())
         rows.append(
-            f'<tr class="{"" if c["passed"] else "fail"}"><td>{escape(c["id"])}<br><small>{escape(c["kind"])}</small></td>'
-            f'<td>{escape(c["question"])}</td><td class="answer">{escape(c["answer"])}</td>'
+            f'<tr class="{"" if c.passed else "fail"}"><td>{escape(c.id)}<br><small>{escape(c.kind)}</small></td>'
+            f'<td>{escape(c.question)}</td><td class="answer">{escape(c.answer)}</td>'
             f'<td class="cite">{cites}</td><td>{status}<br><small>{reasons}</small></td>'
-            f"<td><small>{scores}<br>{c['latency_ms']:.0f} ms</small></td></tr>"
+            f"<td><small>{scores}<br>{c.latency_ms:.0f} ms</small></td></tr>"
         )
-    verdict = "合格" if result["passed"] else "不合格"
+    verdict = "合格" if result.passed else "不合格"
     return f"""<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8"><title>評価レポート {escape(result["suite"])}</title><style>{_CSS}</style></head>
+<html lang="ja"><head><meta charset="utf-8"><title>評価レポート {escape(result.suite)}</title><style>{_CSS}</style></head>
 <body>
-<h1>評価レポート: {escape(result["suite"])}（{verdict}）</h1>
-<p>{escape(result["description"])}</p>
-<p><small>{escape(result["started_at"])} ・ {result["n_cases"]} 問 ・ 回答方式 {escape(result["mode"])} ・
-設定 {escape(result["settings_fingerprint"])}</small></p>
+<h1>評価レポート: {escape(result.suite)}（{verdict}）</h1>
+<p>{escape(result.description)}</p>
+<p><small>{escape(result.started_at)} ・ {result.n_cases} 問 ・ 回答方式 {escape(result.mode)} ・
+設定 {escape(result.settings_fingerprint)}</small></p>
 <h2>指標</h2>
 {svg_bars(agg)}
 <table style="width:auto"><tr><th>指標</th><th>値</th></tr>{metric_rows}</table>

@@ -1,7 +1,7 @@
 """Run a suite through the very same Pipeline the UI uses; score, check thresholds, keep a history.
 
-`run_suite(pipeline, load_suite("plan"))` gives the result; `write_result` stores result.json and
-report.html and appends a line to <home>/eval/history.jsonl (what the 評価 page charts).
+`run_suite(pipeline, load_suite("plan"))` gives a SuiteResult (eval/results.py); `write_result` stores
+result.json and report.html and appends a line to <home>/eval/history.jsonl (what the 評価 page charts).
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from typing import Any
 from assistant.config import Settings
 from assistant.pipeline import Pipeline
 from eval import metrics as m
-from eval.suite import CASE_MEAN_METRICS, LOWER_IS_BETTER, METRICS, Case, Suite
+from eval.results import CITATION_KEYS, RETRIEVED_KEYS, CaseResult, HistoryEntry, SuiteResult, ThresholdCheck
+from eval.suite import Case, Suite
 
 log = logging.getLogger(__name__)
 RETRIEVE_K = 10  # passages searched for the retrieval metrics (hit@5, mrr@10, ndcg@10)
 RESULT_FILE, REPORT_FILE, HISTORY_FILE = "result.json", "report.html", "history.jsonl"
 # The keys every result carries (the README and the UI rely on them).
-AGGREGATE_KEYS = tuple(m for m in METRICS if not m.startswith("llm_judge_"))
+AGGREGATE_KEYS = tuple(k for k in m.METRICS if not k.startswith("llm_judge_"))
+EVAL_USER = "eval"  # who asked, in the run log: eval runs are kept apart from staff questions
 
 
 def eval_home(settings: Settings) -> Path:
@@ -44,31 +46,24 @@ def ensure_indexed(pipeline: Pipeline, suite: Suite | None = None) -> list[str]:
     return messages
 
 
-def run_case(pipeline: Pipeline, case: Case, *, judge: Any = None) -> dict[str, Any]:
+def run_case(pipeline: Pipeline, case: Case, *, judge: Any = None, session: str = "") -> CaseResult:
+    """Search and ask one case (the run is logged as user EVAL_USER) and score it."""
     hits = pipeline.search(case.question, k=RETRIEVE_K).hits
     ranked = [h.chunk for h in hits]
     t0 = time.perf_counter()
-    answer = pipeline.ask(case.question)
+    answer = pipeline.ask(case.question, user=EVAL_USER, session=session)
     latency_ms = (time.perf_counter() - t0) * 1000
     refused = m.is_refusal(answer.refused, answer.answer)
-    cited = [c.chunk for c in answer.citations]
     passages = {c.n: c.chunk.text for c in answer.citations}
-    scores: dict[str, float | None] = {}
-    if case.gold:
-        scores["hit@5"] = m.hit_at_k(ranked, case.gold, 5)
-        scores["recall@5"] = m.recall_at_k(ranked, case.gold, 5)
-        scores["mrr@10"] = m.mrr_at_k(ranked, case.gold, 10)
-        scores["ndcg@10"] = m.ndcg_at_k(ranked, case.gold, 10)
-        scores["citation_recall"] = m.citation_recall(cited, case.gold)
-        scores["citation_gold_precision"] = m.citation_gold_precision(cited, case.gold)
-    if case.answerable and case.expected:
-        scores["containment"] = 0.0 if refused else m.containment(answer.answer, case.expected)
-    if case.answerable and case.reference:
-        scores["token_f1"] = 0.0 if refused else m.token_f1(answer.answer, case.reference)
-    if not refused:
-        scores["citation_precision"] = m.citation_precision(
-            [(c.n, c.chunk.text) for c in answer.citations], answer.answer, case.expected
-        )
+    inputs = m.CaseInputs(
+        case=case,
+        ranked=ranked,
+        cited=[c.chunk for c in answer.citations],
+        citations=[(c.n, c.chunk.text) for c in answer.citations],
+        answer=answer.answer,
+        refused=refused,
+    )
+    scores = m.case_scores(inputs)
     bad, claims = (0, 0) if refused else m.unsupported(answer.answer, passages)
     scores["refusal_correct"] = 1.0 if m.refusal_correct(refused, case.answerable) else 0.0
     failures = []
@@ -82,79 +77,44 @@ def run_case(pipeline: Pipeline, case: Case, *, judge: Any = None) -> dict[str, 
             failures.append("回答に含まれない: " + "、".join(missing))
     if case.gold and not scores["hit@5"]:
         failures.append("正解の出典が検索上位5件にない")
-    record: dict[str, Any] = {
-        "id": case.id,
-        "kind": case.kind,
-        "tags": list(case.tags),
-        "question": case.question,
-        "expected": list(case.expected),
-        "reference": case.reference,
-        "gold": [g.label() for g in case.gold],
-        "answer": answer.answer,
-        "mode": answer.mode,
-        "refused": refused,
-        "support": round(answer.support, 4),
-        "notice": answer.notice,
-        "citations": [
-            {
-                "n": c.n,
-                "doc_id": c.chunk.doc_id,
-                "level": c.chunk.level,
-                "section": c.chunk.section,
-                "page": c.chunk.page,
-                "chunk_id": c.chunk.chunk_id,
-                "quote": c.quote,
-            }
-            for c in answer.citations
+    labels = m.gold_labels(ranked, case.gold)
+    result = CaseResult(
+        id=case.id,
+        kind=case.kind,
+        tags=list(case.tags),
+        question=case.question,
+        expected=list(case.expected),
+        reference=case.reference,
+        gold=[g.label() for g in case.gold],
+        answer=answer.answer,
+        run_id=answer.run_id,
+        mode=answer.mode,
+        refused=refused,
+        support=round(answer.support, 4),
+        notice=answer.notice,
+        citations=[_pick(c.to_dict(), CITATION_KEYS) for c in answer.citations],
+        retrieved=[
+            {"rank": i, **_pick(h.to_dict(), RETRIEVED_KEYS), "gold": label}
+            for i, (h, label) in enumerate(zip(hits, labels, strict=True), start=1)
         ],
-        "retrieved": [
-            {
-                "rank": i,
-                "doc_id": h.chunk.doc_id,
-                "section": h.chunk.section,
-                "chunk_id": h.chunk.chunk_id,
-                "gold": label,
-            }
-            for i, (h, label) in enumerate(zip(hits, m.gold_labels(ranked, case.gold), strict=True), start=1)
-        ],
-        "metrics": {k: (round(v, 4) if v is not None else None) for k, v in scores.items()},
-        "unsupported": [bad, claims],
-        "latency_ms": round(latency_ms, 1),
-        "passed": not failures,
-        "failures": failures,
-    }
+        metrics={k: (round(v, 4) if v is not None else None) for k, v in scores.items()},
+        unsupported=(bad, claims),
+        latency_ms=round(latency_ms, 1),
+        passed=not failures,
+        failures=failures,
+    )
     if judge is not None and not refused:
-        record["metrics"].update(judge.score(case.question, answer.answer, [c.chunk.text for c in answer.citations]))
-    return record
+        result.metrics.update(judge.score(case.question, answer.answer, [c.chunk.text for c in answer.citations]))
+    return result
 
 
-def aggregate(cases: list[dict[str, Any]]) -> dict[str, float | None]:
-    def col(key: str) -> list[float | None]:
-        return [c["metrics"].get(key) for c in cases]
-
-    answerable = [c for c in cases if c["kind"] != "unanswerable"]
-    unanswerable = [c for c in cases if c["kind"] == "unanswerable"]
-    bad = sum(c["unsupported"][0] for c in cases)
-    claims = sum(c["unsupported"][1] for c in cases)
-    latencies = [c["latency_ms"] for c in cases]
-    out: dict[str, float | None] = {key: m.mean_of(col(key)) for key in CASE_MEAN_METRICS}
-    out["unsupported_rate"] = bad / claims if claims else None  # micro: over all claim sentences
-    out["refusal_accuracy"] = m.mean_of(col("refusal_correct"))
-    out["refusal_recall"] = m.mean_of([1.0 if c["refused"] else 0.0 for c in unanswerable])
-    out["false_refusal_rate"] = m.mean_of([1.0 if c["refused"] else 0.0 for c in answerable])
-    out["pass_rate"] = m.mean_of([1.0 if c["passed"] else 0.0 for c in cases])
-    out["latency_p50_ms"] = m.percentile(latencies, 50)
-    out["latency_p95_ms"] = m.percentile(latencies, 95)
-    for key in ("llm_judge_faithfulness", "llm_judge_relevance"):
-        if any(key in c["metrics"] for c in cases):
-            out[key] = m.mean_of(col(key))
-    return {k: (round(v, 4) if v is not None else None) for k, v in out.items()}
+def _pick(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: data[k] for k in keys}
 
 
-def check_thresholds(suite: Suite, agg: dict[str, float | None]) -> list[dict[str, Any]]:
+def check_thresholds(suite: Suite, agg: dict[str, float | None]) -> list[ThresholdCheck]:
     return [
-        {"metric": t.metric, "want": t.describe(), "value": agg.get(t.metric), "passed": t.passes(agg.get(t.metric))}
-        for t in suite.thresholds
+        ThresholdCheck(t.metric, t.describe(), agg.get(t.metric), t.passes(agg.get(t.metric))) for t in suite.thresholds
     ]
 
 
@@ -163,65 +123,52 @@ def run_suite(
     suite: Suite,
     *,
     judge: bool = False,
-    progress: Callable[[int, int, dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
-    """Every case through Pipeline.search + Pipeline.ask; per-case records, aggregate, threshold checks."""
+    progress: Callable[[int, int, CaseResult], None] | None = None,
+) -> SuiteResult:
+    """Every case through Pipeline.search + Pipeline.ask; per-case results, aggregate, threshold checks."""
     ensure_indexed(pipeline, suite)
     judge_obj = None
     if judge and pipeline.use_llm():
         from eval.judge import LLMJudge
 
-        judge_obj = LLMJudge(pipeline.settings.llm)
+        judge_obj = LLMJudge(pipeline.require_model())
     started = datetime.now(UTC)
-    records = []
+    cases = []
     for i, case in enumerate(suite.cases, start=1):
-        record = run_case(pipeline, case, judge=judge_obj)
-        records.append(record)
+        cases.append(run_case(pipeline, case, judge=judge_obj, session=f"eval:{suite.name}"))
         if progress:
-            progress(i, len(suite.cases), record)
-    agg = aggregate(records)
-    checks = check_thresholds(suite, agg)
-    return {
-        "suite": suite.name,
-        "description": suite.description,
-        "suite_path": str(suite.path) if suite.path else "",
-        "started_at": started.isoformat(timespec="seconds"),
-        "settings_fingerprint": pipeline.settings.fingerprint(),
-        "mode": "llm" if pipeline.use_llm() else "extractive",
-        "n_cases": len(records),
-        "aggregate": agg,
-        "thresholds": checks,
-        "passed": all(c["passed"] for c in checks),
-        "cases": records,
-    }
+            progress(i, len(suite.cases), cases[-1])
+    agg = m.aggregate_scores(cases)
+    return SuiteResult(
+        suite=suite.name,
+        description=suite.description,
+        suite_path=str(suite.path) if suite.path else "",
+        started_at=started.isoformat(timespec="seconds"),
+        settings_fingerprint=pipeline.settings.fingerprint(),
+        mode="llm" if pipeline.use_llm() else "extractive",
+        aggregate=agg,
+        thresholds=check_thresholds(suite, agg),
+        cases=cases,
+    )
 
 
-def write_result(result: dict[str, Any], settings: Settings, out_dir: Path | None = None) -> Path:
+def write_result(result: SuiteResult, settings: Settings, out_dir: Path | None = None) -> Path:
     """result.json and report.html into out_dir (default <home>/eval/<timestamp>), plus a history line."""
     from eval.report import render_html
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    out_dir = out_dir or eval_home(settings) / f"{stamp}-{result['suite']}"
+    out_dir = out_dir or eval_home(settings) / f"{stamp}-{result.suite}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / RESULT_FILE).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out_dir / RESULT_FILE).write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     (out_dir / REPORT_FILE).write_text(render_html(result), encoding="utf-8")
-    entry = {
-        "ts": result["started_at"],
-        "suite": result["suite"],
-        "dir": str(out_dir.resolve()),
-        "passed": result["passed"],
-        "n_cases": result["n_cases"],
-        "mode": result["mode"],
-        "settings_fingerprint": result["settings_fingerprint"],
-        "aggregate": result["aggregate"],
-    }
+    entry = result.history_entry(str(out_dir.resolve()))
     eval_home(settings).mkdir(parents=True, exist_ok=True)
     with (eval_home(settings) / HISTORY_FILE).open("a", encoding="utf-8") as f:
-        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        f.write(json.dumps(entry.to_dict(), ensure_ascii=False) + "\n")
     return out_dir
 
 
-def read_history(settings: Settings, suite: str | None = None) -> list[dict[str, Any]]:
+def read_history(settings: Settings, suite: str | None = None) -> list[HistoryEntry]:
     """The run history (oldest first); malformed lines are skipped with a warning."""
     path = eval_home(settings) / HISTORY_FILE
     if not path.exists():
@@ -231,30 +178,30 @@ def read_history(settings: Settings, suite: str | None = None) -> list[dict[str,
         if not line.strip():
             continue
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
+            entry = HistoryEntry.from_dict(json.loads(line))
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
             log.warning("%s:%d: skipping malformed history line", path, n)
             continue
-        if suite is None or entry.get("suite") == suite:
+        if suite is None or entry.suite == suite:
             out.append(entry)
     return out
 
 
-def load_result(path: Path) -> dict[str, Any]:
-    """A result.json (or the directory holding one)."""
+def load_result(path: Path) -> SuiteResult:
+    """A result.json (or the directory holding one), old files included."""
     if path.is_dir():
         path = path / RESULT_FILE
-    return json.loads(path.read_text(encoding="utf-8"))
+    return SuiteResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def compare(old: dict[str, Any], new: dict[str, Any], tolerance: float = 1e-9) -> dict[str, Any]:
+def compare(old: SuiteResult, new: SuiteResult, tolerance: float = 1e-9) -> dict[str, Any]:
     """Per metric and per case: what got worse (regressions) and what got better (improvements)."""
     metrics: list[dict[str, Any]] = []
-    for key in sorted(set(old["aggregate"]) | set(new["aggregate"]), key=_metric_order):
-        a, b = old["aggregate"].get(key), new["aggregate"].get(key)
+    for key in sorted(set(old.aggregate) | set(new.aggregate), key=_metric_order):
+        a, b = old.aggregate.get(key), new.aggregate.get(key)
         if a is None or b is None or abs(b - a) <= tolerance:
             continue
-        better = (b < a) if key in LOWER_IS_BETTER else (b > a)
+        better = (b < a) if key in m.LOWER_IS_BETTER else (b > a)
         metrics.append(
             {
                 "metric": key,
@@ -264,18 +211,18 @@ def compare(old: dict[str, Any], new: dict[str, Any], tolerance: float = 1e-9) -
                 "change": "improvement" if better else "regression",
             }
         )
-    old_cases = {c["id"]: c for c in old["cases"]}
+    old_cases = {c.id: c for c in old.cases}
     cases = []
-    for c in new["cases"]:
-        before = old_cases.get(c["id"])
-        if before is None or before["passed"] == c["passed"]:
+    for c in new.cases:
+        before = old_cases.get(c.id)
+        if before is None or before.passed == c.passed:
             continue
         cases.append(
             {
-                "id": c["id"],
-                "question": c["question"],
-                "change": "improvement" if c["passed"] else "regression",
-                "failures": c["failures"],
+                "id": c.id,
+                "question": c.question,
+                "change": "improvement" if c.passed else "regression",
+                "failures": c.failures,
             }
         )
     return {
@@ -283,8 +230,8 @@ def compare(old: dict[str, Any], new: dict[str, Any], tolerance: float = 1e-9) -
         "cases": cases,
         "regressions": sum(1 for x in metrics + cases if x["change"] == "regression"),
         "improvements": sum(1 for x in metrics + cases if x["change"] == "improvement"),
-        "added": sorted(set(c["id"] for c in new["cases"]) - set(old_cases)),
-        "removed": sorted(set(old_cases) - set(c["id"] for c in new["cases"])),
+        "added": sorted({c.id for c in new.cases} - set(old_cases)),
+        "removed": sorted(set(old_cases) - {c.id for c in new.cases}),
     }
 
 

@@ -14,61 +14,13 @@ import yaml
 
 from assistant.config import REPO_ROOT
 from assistant.errors import DXAError, NotFoundError
+from eval.metrics import METRICS
 
 SUITES_DIR = REPO_ROOT / "eval" / "suites"
 KINDS = ("fact", "paraphrase", "list", "unanswerable", "alignment")
-# Per-case metrics whose aggregate is their mean over the cases that have them.
-CASE_MEAN_METRICS = (
-    "hit@5",
-    "recall@5",
-    "mrr@10",
-    "ndcg@10",
-    "containment",
-    "token_f1",
-    "citation_precision",
-    "citation_recall",
-    "citation_gold_precision",
-)
-# Aggregate metrics a suite may set thresholds on; the ones in LOWER_IS_BETTER take {max: x}.
-METRICS = (
-    *CASE_MEAN_METRICS,
-    "unsupported_rate",
-    "refusal_accuracy",
-    "refusal_recall",
-    "false_refusal_rate",
-    "pass_rate",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "llm_judge_faithfulness",
-    "llm_judge_relevance",
-)
-LOWER_IS_BETTER = frozenset({"unsupported_rate", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms"})
-# What staff read on the 評価 page: each metric's Japanese name and a one-line explanation.
-METRIC_LABELS_JA: dict[str, tuple[str, str]] = {
-    "hit@5": ("上位5件の的中率", "正解の出典が検索結果の上位5件に1つでも入った設問の割合"),
-    "recall@5": ("上位5件の再現率", "正解の出典のうち、検索結果の上位5件に入ったものの割合"),
-    "mrr@10": ("正解の順位（MRR）", "最初に現れた正解の出典の順位の逆数の平均（1位なら1、上位10件まで）"),
-    "ndcg@10": ("順位の質（nDCG）", "正解の出典が上位に並ぶほど高くなる検索順位の評価（上位10件まで）"),
-    "containment": ("期待語句の含有率", "回答に含まれるべき語句のうち、実際に含まれた割合"),
-    "token_f1": ("語句の一致度（F1）", "回答と期待する語句の単語の重なり（再現率と適合率の調和平均）"),
-    "citation_precision": ("引用の的確さ", "回答に付いた引用のうち、回答の文を実際に裏付けているものの割合"),
-    "citation_recall": ("正解出典の引用率", "正解の出典のうち、回答が引用したものの割合"),
-    "citation_gold_precision": ("引用の正解率", "回答が引用した資料のうち、正解の出典に当たるものの割合"),
-    "unsupported_rate": (
-        "根拠のない文の割合",
-        "回答の文のうち、引用したどの資料にも裏付けがない文の割合（低いほど良い）",
-    ),
-    "refusal_accuracy": ("回答可否の正しさ", "資料に答えがある設問には答え、ない設問には答えを控えた割合"),
-    "refusal_recall": ("回答を控えた率", "資料に答えがない設問のうち、正しく回答を控えた割合"),
-    "false_refusal_rate": ("誤って控えた率", "資料に答えがある設問のうち、回答を控えてしまった割合（低いほど良い）"),
-    "pass_rate": ("合格率", "すべての判定基準を満たした設問の割合"),
-    "latency_p50_ms": ("応答時間（中央値）", "1問の回答にかかった時間の中央値（ミリ秒、短いほど良い）"),
-    "latency_p95_ms": ("応答時間（95%）", "95%の設問がこの時間内に回答された（ミリ秒、短いほど良い）"),
-    "llm_judge_faithfulness": ("忠実性（生成AI判定）", "回答が引用した資料の内容に忠実かを生成AIが判定した平均"),
-    "llm_judge_relevance": ("関連性（生成AI判定）", "回答が質問に答えているかを生成AIが判定した平均"),
-}
 
 
+# Thresholds may be set on any metric of eval.metrics.REGISTRY (its aggregate value).
 class SuiteError(DXAError):
     """A suite file is missing or malformed; the message names the file and the case."""
 
@@ -231,7 +183,7 @@ def _parse_thresholds(raw: Any, path: Path) -> tuple[Threshold, ...]:
                     path, None, f"threshold {metric}: only numeric min/max allowed", f"閾値 {metric} の書式が不正です"
                 )
             out.append(Threshold(metric, min=spec.get("min"), max=spec.get("max")))
-        elif metric in LOWER_IS_BETTER:
+        elif METRICS[metric].direction == "lower":  # a bare number is the bound on the worse side
             out.append(Threshold(metric, max=float(spec)))
         else:
             out.append(Threshold(metric, min=float(spec)))

@@ -81,15 +81,15 @@ def write(path: Path, text: str) -> Path:
 
 def lose_server_after_opening(monkeypatch: pytest.MonkeyPatch, chroma: ChromaServer) -> None:
     """The CLI's pipeline has opened its index while the server ran; then the server goes away."""
-    import ui.cli
-    import ui.cli_answer
+    import ui.cli.answer
+    import ui.cli.ingest
     from assistant.config import Settings
 
     pipeline = Pipeline(Settings())
     assert pipeline.index.vectors.count() >= 0  # connected
     chroma.kill()
-    monkeypatch.setattr(ui.cli, "pipeline_for", lambda settings: pipeline)
-    monkeypatch.setattr(ui.cli_answer, "pipeline_for", lambda settings: pipeline)
+    monkeypatch.setattr(ui.cli.ingest, "pipeline_for", lambda settings: pipeline)
+    monkeypatch.setattr(ui.cli.answer, "pipeline_for", lambda settings: pipeline)
 
 
 def test_server_lost_mid_ingest_is_one_line_per_file(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,25 @@ def test_search_ask_status_json(store: Path, capsys: pytest.CaptureFixture[str],
     out = run_json(capsys, ["ask", "--questions", str(questions), "--json", "--store", str(store)])
     assert [o["id"] for o in out] == [1, 2]
     assert out[0]["refused"] is False and out[1]["refused"] is True
+
+
+def test_ask_writes_run_records(store: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from assistant.config import Settings
+    from assistant.runlog import RunLog
+    from ui.cli import cli_user
+
+    [ans] = run_json(capsys, ["ask", "計画の期間はいつからいつまでですか", "--json", "--store", str(store)])
+    questions = tmp_path / "a.jsonl"
+    questions.write_text(
+        '{"id": 1, "question": "計画の期間は"}\n{"id": 2, "question": "総務大臣は誰ですか"}\n', "utf-8"
+    )
+    batch = run_json(capsys, ["ask", "--questions", str(questions), "--json", "--store", str(store)])
+    runs = RunLog.from_settings(Settings()).query(newest_first=False)  # DXA_HOME of the fixture
+    assert [r.id for r in runs] == [ans["run_id"], *(o["run_id"] for o in batch)]
+    assert [r.question for r in runs] == ["計画の期間はいつからいつまでですか", "計画の期間は", "総務大臣は誰ですか"]
+    assert {r.user for r in runs} == {cli_user()} and cli_user().startswith("cli:")
+    assert runs[0].answer == ans["answer"] and runs[0].citations == ans["citations"]
+    assert [r.refused for r in runs] == [False, False, True]
 
 
 def test_filters_on_the_command_line(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -169,3 +189,54 @@ def test_corpus_file_that_differs_from_the_manifest_is_refused(
     results = {r["doc_id"]: r for r in json.loads(capsys.readouterr().out)["results"]}
     assert results["atsugi-dx-policy"]["error_kind"] == "checksum"
     assert results["jichitai-dx-digest"]["status"] == "added"  # the rest of the corpus is indexed
+
+
+def readme_contract() -> dict[str, list[str]]:
+    """The key lists of README.md's "JSON contract" block, in their documented order."""
+    from assistant.config import REPO_ROOT
+
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("### JSON contract", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    search, ask = block.split("dxa ask", 1)[0], block.split("dxa ask", 1)[1].split("dxa status", 1)[0]
+
+    def keys(part: str) -> list[str]:
+        return re.findall(r'"(\w+)"', part)
+
+    hits = search.split('"hits": [{', 1)[1].split("}]", 1)[0]
+    citations = ask.split('"citations": [{', 1)[1].split("}]", 1)[0]
+    answer = ask.split("→", 1)[1]
+    answer_top = answer.replace(citations, "").split("(+", 1)
+    return {
+        "search": keys(search.split("→", 1)[1].replace(hits, "")),
+        "hit": keys(hits),
+        "ask": [k for k in keys(answer_top[0]) if k not in ("extractive", "llm")],
+        "ask_optional": keys(answer_top[1]),
+        "citation": keys(citations),
+    }
+
+
+def test_json_keys_are_the_documented_lists(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`dxa search/ask --json` keys, in order, are README's lists, and the run log stores the same citations."""
+    from assistant.audit import AuditLog
+    from assistant.config import Settings
+    from assistant.pipeline import Pipeline
+
+    documented = readme_contract()
+    assert set(documented["hit"]) == HIT_KEYS
+    assert set(documented["citation"]) == CITATION_KEYS and documented["ask_optional"] == ["notice", "unsupported"]
+    [res] = run_json(capsys, ["search", "計画の期間", "-k", "3", "--json", "--store", str(store)])
+    assert list(res) == documented["search"] == ["query", "hits"]
+    assert all(list(h) == documented["hit"] for h in res["hits"])
+    [ans] = run_json(capsys, ["ask", "計画の期間はいつからいつまでですか", "--json", "--store", str(store)])
+    extra = [k for k in ans if k not in documented["ask"]]
+    assert [k for k in ans if k in documented["ask"]] == documented["ask"]
+    assert set(extra) <= set(documented["ask_optional"])
+    assert ans["citations"] and all(list(c) == documented["citation"] for c in ans["citations"])
+
+    settings = Settings().with_store(str(store))
+    answer = Pipeline(settings).ask("計画の期間はいつからいつまでですか")
+    assert [c.to_dict() for c in answer.citations] == ans["citations"]  # one serialiser: the CLI prints this
+    audit = AuditLog.from_settings(settings)
+    run_id = audit.record("staff1", answer)
+    run = audit.get(run_id)
+    assert run is not None and run.citations == [c.to_dict() for c in answer.citations]

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 
 from assistant.answer.citations import REFUSAL_TEXT, split_sentences
-from assistant.answer.generative import LLMAnswerer, build_prompt
+from assistant.answer.generative import LLMAnswerer
 from assistant.config import LLMSettings, Settings
 from assistant.errors import ConfigError, LLMError
 from assistant.llm import build_chat_model
 from assistant.pipeline import LLM_FALLBACK_NOTICE, Pipeline
+from assistant.prompts import build_prompt
 from assistant.types import Chunk, Hit, Level, make_chunk_id
 from tests.fake_openai import FakeOpenAI
 

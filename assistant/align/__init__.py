@@ -10,8 +10,8 @@ matrix.py builds the rows, 関連の可能性 and the cache; judge.py is the LLM
 from assistant.align.evidence import content_sentences, is_content, key_concepts, load_synonyms
 from assistant.align.features import BigramIdf, PairFeatures, pair_features
 from assistant.align.items import SECTION_SEP, AlignItem, city_chunks, find_items
-from assistant.align.jsonout import citation_json, matrix_json, row_json
-from assistant.align.judge import ALIGN_SYSTEM, build_align_prompt, judge_with_llm, parse_judgement
+from assistant.align.jsonout import citation_json, matrix_json
+from assistant.align.judge import judge_with_llm, parse_judgement
 from assistant.align.matrix import (
     LLM_ALIGN_NOTICE,
     VERDICTS,
@@ -26,6 +26,7 @@ from assistant.align.matrix import (
     evidence_mask,
     verdict_for,
 )
+from assistant.prompts import ALIGN_SYSTEM, build_align_prompt
 
 __all__ = [
     "ALIGN_SYSTEM",
@@ -56,6 +57,5 @@ __all__ = [
     "matrix_json",
     "pair_features",
     "parse_judgement",
-    "row_json",
     "verdict_for",
 ]

@@ -67,6 +67,44 @@ class AlignmentRow:
     def citations(self) -> list[Citation]:
         return [*self.source_quotes, *self.city_quotes]
 
+    def to_dict(self) -> dict[str, object]:
+        """The row as `dxa align --json` writes it: item, verdict, evidence, 関連の可能性, nearest passages."""
+        it = self.item
+        return {
+            "item_id": it.item_id,
+            "level": it.level,
+            "doc_id": it.doc_id,
+            "section": it.section,
+            "chapter": it.chapter,
+            "item": it.heading,
+            "verdict": self.verdict,
+            "score": round(self.score, 4),
+            "judged_by": self.judged_by,
+            "reason": self.reason,
+            "source_quotes": [c.quote for c in self.source_quotes],
+            "city_quotes": [c.quote for c in self.city_quotes],
+            "citations": [side_citation(c, "source") for c in self.source_quotes]
+            + [side_citation(c, "city") for c in self.city_quotes],
+            "concepts": self.concepts,
+            "related": [side_citation(c, "related") for c in self.related],
+            "nearest": [
+                {
+                    "chunk_id": m.chunk.chunk_id,
+                    "section": m.chunk.section,
+                    "score": round(m.score, 4),
+                    "verdict": m.verdict,
+                    "evidence": m.evidence,
+                }
+                for m in self.matches
+            ],
+        }
+
+
+def side_citation(c: Citation, side: str) -> dict[str, object]:
+    """Citation.to_dict() with the side it stands on: source, city or related (a draft passes the level)."""
+    data = c.to_dict()
+    return {"n": data.pop("n"), "side": side, **data}
+
 
 @dataclass
 class AlignmentMatrix:

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from assistant.types import Chunk, Citation
+from assistant.types import Chunk
 
 REFUSAL_TEXT = "資料に該当する記述が見当たりません。"
 # a sentence: text up to 。！？ (runs of them), then any [n] markers that belong to it
@@ -106,8 +106,3 @@ def unsupported_sentences(answer: str, passages: dict[int, str], threshold: floa
         if not cited or max(support(body, p) for p in cited) < threshold:
             out.append(sentence)
     return out
-
-
-def check_citations(citations: Sequence[Citation]) -> list[Citation]:
-    """Keep only citations whose quote really is in the stored chunk text."""
-    return [c for c in citations if verify_quote(c.quote, c.chunk)]

@@ -6,10 +6,11 @@ numbered passages and falls back to the skeleton; check.py re-checks edited text
 """
 
 from assistant.draft.check import SOURCES_HEADING, check_draft, source_line, split_sources
-from assistant.draft.llm import DRAFT_FALLBACK_NOTICE, DRAFT_SYSTEM, llm_draft, make_draft
+from assistant.draft.llm import DRAFT_FALLBACK_NOTICE, llm_draft, make_draft
 from assistant.draft.model import PARAPHRASE_NOTE, Draft, DraftCheck, DraftSection, DraftSentence, Style
 from assistant.draft.skeleton import HEADINGS, sentence_with_marker, skeleton
 from assistant.draft.style import has_polite_ending, to_dearu
+from assistant.prompts import DRAFT_SYSTEM
 
 __all__ = [
     "DRAFT_FALLBACK_NOTICE",

@@ -4,11 +4,14 @@ threshold failure → non-zero exit, compare lists regressions, and the full pla
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from eval import runner
+from eval.metrics import REGISTRY
+from eval.results import SuiteResult
 from eval.suite import load_suite
 from ui.cli import main
 
@@ -48,9 +51,46 @@ def cli_env(corpus_pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     return corpus_pipeline.settings.index_dir
 
 
+RESULT_KEYS = [
+    "suite",
+    "description",
+    "suite_path",
+    "started_at",
+    "settings_fingerprint",
+    "mode",
+    "n_cases",
+    "aggregate",
+    "thresholds",
+    "passed",
+    "cases",
+]
+CASE_KEYS = [
+    "id",
+    "kind",
+    "tags",
+    "question",
+    "expected",
+    "reference",
+    "gold",
+    "answer",
+    "mode",
+    "refused",
+    "support",
+    "notice",
+    "citations",
+    "retrieved",
+    "metrics",
+    "unsupported",
+    "latency_ms",
+    "passed",
+    "failures",
+    "run_id",  # added when the answer was logged (every run_suite answer is; older files lack it)
+]
+
+
 def test_run_suite_end_to_end(corpus_pipeline, small_suite: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = runner.run_suite(corpus_pipeline, load_suite(small_suite))
-    agg = result["aggregate"]
+    agg = result.aggregate
     for key in (
         "hit@5",
         "mrr@10",
@@ -63,19 +103,41 @@ def test_run_suite_end_to_end(corpus_pipeline, small_suite: Path, tmp_path: Path
         "latency_p95_ms",
     ):
         assert key in agg and agg[key] is not None, key
-    cases = {c["id"]: c for c in result["cases"]}
-    assert cases["period"]["passed"] and not cases["period"]["refused"] and cases["period"]["citations"]
-    assert cases["weather"]["refused"] and cases["weather"]["passed"]
+    assert list(agg) == [m.name for m in REGISTRY if not m.name.startswith("llm_judge_")]  # registry order
+    cases = {c.id: c for c in result.cases}
+    assert cases["period"].passed and not cases["period"].refused and cases["period"].citations
+    assert cases["weather"].refused and cases["weather"].passed
     assert agg["refusal_accuracy"] == 1.0 and agg["hit@5"] == 1.0 and agg["containment"] == 1.0
-    assert result["passed"]
+    assert result.passed
 
     out = runner.write_result(result, corpus_pipeline.settings, tmp_path / "out")
     saved = json.loads((out / "result.json").read_text(encoding="utf-8"))
     assert saved["aggregate"] == agg
+    # result.json keeps the format it always had (tests/eval/test_results.py reads an old file back)
+    assert list(saved) == RESULT_KEYS and all(list(c) == CASE_KEYS for c in saved["cases"])
+    cited = saved["cases"][0]["citations"]
+    assert cited and all(list(x) == ["n", "doc_id", "level", "section", "page", "chunk_id", "quote"] for x in cited)
+    assert list(saved["cases"][0]["retrieved"][0]) == ["rank", "doc_id", "section", "chunk_id", "gold"]
+    assert SuiteResult.from_dict(saved).to_dict() == saved
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<svg" in html and "アクションプランは何年ずつ" in html
     history = runner.read_history(corpus_pipeline.settings, "small")
-    assert history and history[-1]["dir"] == str(out.resolve())
+    assert history and history[-1].dir == str(out.resolve())
+    assert history[-1].aggregate == agg and history[-1].passed and history[-1].n_cases == 3
+
+
+def test_run_suite_writes_run_records(corpus_pipeline, small_suite: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from assistant.pipeline import Pipeline
+    from assistant.runlog import RunLog
+
+    pipeline = Pipeline(corpus_pipeline.settings, run_log=RunLog(tmp_path / "audit.sqlite"))
+    pipeline.__dict__["index"] = corpus_pipeline.index  # the same index object
+    result = runner.run_suite(pipeline, load_suite(small_suite))
+    runs = pipeline.run_log.query(newest_first=False)
+    assert [r.id for r in runs] == [c.run_id for c in result.cases]
+    assert [r.question for r in runs] == [c.question for c in result.cases]
+    assert {(r.user, r.session) for r in runs} == {(runner.EVAL_USER, "eval:small")}
+    assert [r.answer for r in runs] == [c.answer for c in result.cases]
 
 
 def test_report_escapes_text() -> None:
@@ -93,18 +155,20 @@ def test_report_escapes_text() -> None:
         "latency_ms": 3.0,
     }
     html = render_html(
-        {
-            "suite": "<s>",
-            "description": "<d>",
-            "started_at": "t",
-            "n_cases": 1,
-            "mode": "extractive",
-            "settings_fingerprint": "f",
-            "aggregate": {"hit@5": 1.0},
-            "thresholds": [],
-            "passed": False,
-            "cases": [case],
-        }
+        SuiteResult.from_dict(
+            {
+                "suite": "<s>",
+                "description": "<d>",
+                "started_at": "t",
+                "n_cases": 1,
+                "mode": "extractive",
+                "settings_fingerprint": "f",
+                "aggregate": {"hit@5": 1.0},
+                "thresholds": [],
+                "passed": False,
+                "cases": [case],
+            }
+        )
     )
     assert "<script>" not in html and "&lt;script&gt;" in html and "<b>" not in html and "a &amp; b" in html
 
@@ -137,7 +201,7 @@ def test_compare_lists_regressions(tmp_path: Path, capsys: pytest.CaptureFixture
         }
 
     old, new = result(0.9, 200.0, True), result(0.7, 100.0, False)
-    diff = runner.compare(old, new)
+    diff = runner.compare(SuiteResult.from_dict(old), SuiteResult.from_dict(new))
     changes = {x["metric"]: x["change"] for x in diff["metrics"]}
     assert changes == {"containment": "regression", "latency_p95_ms": "improvement"}  # lower latency is better
     assert diff["cases"][0]["id"] == "c1" and diff["cases"][0]["change"] == "regression"
@@ -157,5 +221,28 @@ def test_plan_suite_meets_its_thresholds(corpus_pipeline) -> None:  # type: igno
     """The bundled plan suite through the default (extractive) answerer passes its own thresholds (CI)."""
     suite = load_suite("plan")
     result = runner.run_suite(corpus_pipeline, suite)
-    failed = [t for t in result["thresholds"] if not t["passed"]]
-    assert not failed, (failed, result["aggregate"])
+    failed = [t for t in result.thresholds if not t.passed]
+    assert not failed, (failed, result.aggregate)
+
+
+def test_llm_judge_uses_the_pipeline_model(corpus_pipeline, small_suite: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from assistant.config import LLMSettings
+    from assistant.pipeline import Pipeline
+    from assistant.runlog import RunLog
+    from tests.fake_openai import FakeOpenAI
+
+    def reply(messages: list[dict]) -> str:
+        if "評価者" in messages[0]["content"]:
+            return "faithfulness: 5\nrelevance: 3"
+        return "アクションプランは前期3年、後期3年の計画とします[1]。"
+
+    with FakeOpenAI(reply) as fake:
+        llm = LLMSettings(model="test", base_url=fake.url, api_key="x", timeout_s=5)
+        pipeline = Pipeline(corpus_pipeline.settings.model_copy(update={"llm": llm}), run_log=RunLog(tmp_path / "a.db"))
+        pipeline.__dict__["index"] = corpus_pipeline.index
+        suite = load_suite(small_suite)
+        result = runner.run_suite(pipeline, replace(suite, cases=suite.cases[:1]), judge=True)
+    [case] = result.cases
+    assert case.mode == "llm"
+    assert case.metrics["llm_judge_faithfulness"] == 1.0 and case.metrics["llm_judge_relevance"] == 0.5
+    assert sum("評価者" in r["messages"][0]["content"] for r in fake.requests) == 1

@@ -131,6 +131,13 @@ def test_json_shape(matrix) -> None:  # type: ignore[no-untyped-def]
     out = matrix_json(matrix)
     json.dumps(out, ensure_ascii=False)
     assert len(out["rows"]) == len(matrix.rows)
+    assert out["rows"] == [r.to_dict() for r in matrix.rows]
+    for data, row in zip(out["rows"], matrix.rows, strict=True):  # each citation is Citation.to_dict() + its side
+        sides = [("source", c) for c in row.source_quotes] + [("city", c) for c in row.city_quotes]
+        assert data["citations"] == [{"n": c.n, "side": side, **c.to_dict()} for side, c in sides]
+        assert [list(x)[:2] for x in data["citations"] + data["related"]] == [["n", "side"]] * (
+            len(sides) + len(row.related)
+        )
 
 
 def test_parse_judgement() -> None:

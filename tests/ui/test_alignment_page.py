@@ -4,6 +4,7 @@ heat map whose rows are all there with readable labels (ui/alignview.py and the 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -134,3 +135,59 @@ def test_alignment_page_with_many_documents(ui_home: Path, tmp_path: Path) -> No
     assert not at.exception
     assert at.multiselect(key="align_chapters").value == []  # 第3章 is the national plan's only
     assert set(at.dataframe[0].value["区分"]) == {"県"}
+
+
+def test_alignment_page_shows_the_right_verdicts_and_verbatim_quotes(ui_home: Path) -> None:
+    """On the bundled corpus, rows of eval/alignment/labels.yaml that the engine gets right show their
+    labelled verdict, and every quote the page shows is verbatim in the chunk it is attributed to."""
+    from assistant.config import Settings
+    from assistant.pipeline import Pipeline
+
+    index = Pipeline(Settings()).index
+    city = index.document_chunks("atsugi-dx-policy")
+    digest = index.document_chunks("jichitai-dx-digest")
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["user"] = User("staff1", "staff")
+    at.run()
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    national = table[table["区分"] == "国"]
+    rows = {r["項目"]: r for r in national.to_dict("records")}
+    labelled = {  # labels.yaml `rows`, jichitai-dx-digest: the labelled verdict and the evidence section
+        "(2) デジタル人材の確保・育成": ("対応あり", None),
+        "(5) セキュリティ対策の徹底": ("対応あり", "(3) 情報セキュリティの確保"),
+        "(1) 組織体制の整備": ("一部対応", "７ 策定体制等"),
+        "(3) 公金収納におけるeLTAXの活用": ("記載なし", None),
+        "(4) マイナンバーカードの普及促進・利用の推進": ("記載なし", None),
+    }
+    for heading, (verdict, section) in labelled.items():
+        row = rows[heading]
+        assert row["判定"] == verdict, (heading, row)
+        assert any(row["国・県の記述"] in c.text and c.section.endswith(heading) for c in digest), heading
+        if verdict == "記載なし":
+            assert row["市の記述"] == "（該当する記述なし）"
+            continue
+        sources = [c for c in city if row["市の記述"] in c.text]
+        assert sources, (heading, row["市の記述"])  # verbatim in a city chunk
+        if section:
+            assert any(c.section.endswith(section) for c in sources), (heading, [c.section for c in sources])
+
+    # the drill-down of one row: its verdict line, and each quote above a caption naming its own chunk
+    n = int(rows["(5) セキュリティ対策の徹底"]["番号"])
+    at.selectbox(key="align_pick").set_value(n).run()
+    assert not at.exception
+    texts = [t.value for t in at.text]
+    assert texts[0].startswith("判定: 対応あり（スコア ") and texts[0].endswith("しきい値による判定）")
+    captions = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption]  # without md()'s escapes
+    every = [c for d in index.documents() for c in index.document_chunks(d.doc_id)]
+    shown = [t for t in texts[1:] if not t.startswith("理由: ")]
+    cited = rows["(5) セキュリティ対策の徹底"]["市の記述"]
+    assert cited in shown and rows["(5) セキュリティ対策の徹底"]["国・県の記述"] in shown
+    for quote in shown:
+        if quote == "（該当する記述なし）":
+            continue
+        owners = [c for c in every if quote in c.text]
+        assert owners, quote  # every quote shown is verbatim in some chunk …
+        assert any(any(c.section in cap and c.title in cap for c in owners) for cap in captions), quote
+    assert any("(3) 情報セキュリティの確保" in cap and "厚木市" in cap for cap in captions)

@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 from assistant.audit import AuditLog
 from assistant.config import Settings
 from assistant.users import User
-from eval.suite import METRIC_LABELS_JA, load_suite
+from eval.metrics import METRIC_LABELS_JA
+from eval.suite import load_suite
 
 TREND_METRICS = [
     "hit@5",
@@ -115,7 +116,7 @@ def test_admin_turns_a_thumbs_down_into_a_case(ui_home: Path) -> None:
 
 
 def test_every_metric_has_a_japanese_name_and_explanation() -> None:
-    from eval.suite import METRICS
+    from eval.metrics import METRICS
 
     assert set(METRIC_LABELS_JA) == set(METRICS)
     names = [name for name, _ in METRIC_LABELS_JA.values()]

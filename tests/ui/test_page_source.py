@@ -50,7 +50,7 @@ def test_magic_is_off_for_the_served_app(tmp_path: Path, monkeypatch: pytest.Mon
     import tomllib
 
     from tests.conftest import make_settings
-    from ui import cli
+    from ui.cli import ingest as cli
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["runner"]["magicEnabled"] is False  # `streamlit run streamlit_app.py` from the root

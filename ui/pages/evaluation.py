@@ -10,7 +10,9 @@ import streamlit as st
 
 from eval import runner
 from eval.drafts import append_case, draft_case, feedback_fields, safe_suite_name, suite_choices, user_suites_dir
-from eval.suite import METRIC_LABELS_JA, load_suite
+from eval.metrics import METRICS
+from eval.results import CaseResult, SuiteResult
+from eval.suite import load_suite
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
 from ui.render import md
@@ -33,30 +35,30 @@ TREND_METRICS = [
 
 
 def metric_name(key: str) -> str:
-    return METRIC_LABELS_JA.get(key, (key, ""))[0]
+    return METRICS[key].label_ja if key in METRICS else key
 
 
-def show_aggregate(result: dict) -> None:
-    agg = result["aggregate"]
+def show_aggregate(result: SuiteResult) -> None:
+    agg = result.aggregate
     for start in range(0, len(TREND_METRICS), 4):
         for col, key in zip(st.columns(4), TREND_METRICS[start : start + 4], strict=False):
             value = agg.get(key)
-            name, explanation = METRIC_LABELS_JA[key]
-            col.metric(name, "–" if value is None else f"{value:.3f}", help=explanation)
-            col.caption(f"{explanation}（{key}）")
+            metric = METRICS[key]
+            col.metric(metric.label_ja, "–" if value is None else f"{value:.3f}", help=metric.help_ja)
+            col.caption(f"{metric.help_ja}（{key}）")
     p95 = agg.get("latency_p95_ms")
     st.caption(f"{metric_name('latency_p95_ms')}: {p95:.0f} ms" if p95 is not None else "")
-    if result["thresholds"]:
+    if result.thresholds:
         st.dataframe(
             pd.DataFrame(
                 [
                     {
-                        "指標": f"{metric_name(t['metric'])}（{t['metric']}）",
-                        "条件": t["want"],
-                        "値": t["value"],
-                        "判定": "合格" if t["passed"] else "不合格",
+                        "指標": f"{metric_name(t.metric)}（{t.metric}）",
+                        "条件": t.want,
+                        "値": t.value,
+                        "判定": "合格" if t.passed else "不合格",
                     }
-                    for t in result["thresholds"]
+                    for t in result.thresholds
                 ]
             ),
             hide_index=True,
@@ -84,22 +86,22 @@ def show_downloads(run_dir: Path, key: str) -> None:
             )
 
 
-def show_failed(result: dict) -> None:
-    failed = [c for c in result["cases"] if not c["passed"]]
-    st.write(f"不合格 {len(failed)} / {result['n_cases']} 問")
+def show_failed(result: SuiteResult) -> None:
+    failed = result.failed_cases
+    st.write(f"不合格 {len(failed)} / {result.n_cases} 問")
     for c in failed:
-        with st.expander(md(f"{c['id']}: {c['question']}")):
+        with st.expander(md(f"{c.id}: {c.question}")):
             st.markdown("**不合格の理由**")
-            for reason in c["failures"]:
+            for reason in c.failures:
                 st.text(f"- {reason}")
             st.markdown("**回答**")
-            st.text(c["answer"])
-            for x in c["citations"]:
+            st.text(c.answer)
+            for x in c.citations:
                 st.caption(md(f"[{x['n']}] {x['doc_id']} {x['section']}「{x['quote']}」"))
-            if c["expected"]:
-                st.caption("期待する語句: " + md("、".join(c["expected"])))
-            if c["gold"]:
-                st.caption("正解の出典: " + md("、".join(c["gold"])))
+            if c.expected:
+                st.caption("期待する語句: " + md("、".join(c.expected)))
+            if c.gold:
+                st.caption("正解の出典: " + md("、".join(c.gold)))
 
 
 run_tab, history_tab, feedback_tab = st.tabs(["実行", "履歴", "👎 から設問を作成"])
@@ -120,19 +122,17 @@ with run_tab:
             if st.button("評価を実行", type="primary", key="eval_run"):
                 bar = st.progress(0.0, text="実行中…")
 
-                def progress(i: int, n: int, record: dict) -> None:
-                    bar.progress(i / n, text=f"{i}/{n} {md(record['id'])}")
+                def progress(i: int, n: int, case: CaseResult) -> None:
+                    bar.progress(i / n, text=f"{i}/{n} {md(case.id)}")
 
                 with st.spinner("評価を実行しています…"):
                     result = runner.run_suite(get_pipeline(), suite, progress=progress)
                     out_dir = runner.write_result(result, settings)
-                record_admin_event(
-                    "eval_run", f"{result['suite']}: {'合格' if result['passed'] else '不合格'}（{out_dir}）"
-                )
+                record_admin_event("eval_run", f"{result.suite}: {'合格' if result.passed else '不合格'}（{out_dir}）")
                 bar.empty()
                 st.session_state["eval_last"] = result
                 st.session_state["eval_last_dir"] = str(out_dir)
-                if result["passed"]:
+                if result.passed:
                     st.success("すべての閾値を満たしました。")
                 else:
                     st.warning("閾値を満たさない指標があります。")
@@ -147,10 +147,10 @@ with history_tab:
     if not history:
         st.info("まだ評価の実行履歴がありません。")
     else:
-        suites = sorted({h["suite"] for h in history})
+        suites = sorted({h.suite for h in history})
         name = st.selectbox("評価セット", suites, key="eval_hist_suite")
-        runs = [h for h in history if h["suite"] == name]
-        frame = pd.DataFrame([{"日時": h["ts"], **{k: h["aggregate"].get(k) for k in TREND_METRICS}} for h in runs])
+        runs = [h for h in history if h.suite == name]
+        frame = pd.DataFrame([{"日時": h.ts, **{k: h.aggregate.get(k) for k in TREND_METRICS}} for h in runs])
         shown = st.multiselect(
             "指標",
             TREND_METRICS,
@@ -164,48 +164,37 @@ with history_tab:
             pd.DataFrame(
                 [
                     {
-                        "日時": h["ts"],
-                        "判定": "合格" if h["passed"] else "不合格",
-                        "問数": h["n_cases"],
-                        "方式": h["mode"],
-                        metric_name("pass_rate"): h["aggregate"].get("pass_rate"),
+                        "日時": h.ts,
+                        "判定": "合格" if h.passed else "不合格",
+                        "問数": h.n_cases,
+                        "方式": h.mode,
+                        metric_name("pass_rate"): h.aggregate.get("pass_rate"),
                     }
                     for h in reversed(runs)
                 ]
             ),
             hide_index=True,
         )
-        by_dir = {h["dir"]: h for h in runs}
+        by_dir = {h.dir: h for h in runs}
         pick = st.selectbox(
             "詳しく見る実行",
-            [h["dir"] for h in reversed(runs)],
+            [h.dir for h in reversed(runs)],
             key="eval_hist_pick",
-            format_func=lambda d: f"{by_dir[d]['ts']}（{'合格' if by_dir[d]['passed'] else '不合格'}）",
+            format_func=lambda d: f"{by_dir[d].ts}（{'合格' if by_dir[d].passed else '不合格'}）",
         )
         try:
             picked = runner.load_result(Path(pick))
             show_downloads(Path(pick), "eval_hist")
             show_failed(picked)
-        except (OSError, ValueError):
+        except (OSError, ValueError, KeyError, TypeError):
             st.warning("この実行の結果ファイルを読めませんでした。")
 
 with feedback_tab:
     if user.role != "admin":
         st.info("👎 から設問を作成できるのは管理者だけです。")
     else:
-        entries = None
-        try:
-            from assistant import audit as audit_module
-
-            if hasattr(audit_module, "list_feedback"):
-                entries = audit_module.list_feedback(kind="down")
-            elif hasattr(audit_module, "AuditLog"):
-                entries = audit_module.AuditLog.from_settings(settings).list_feedback(kind="down")
-        except ImportError:
-            entries = None
-        if entries is None:
-            st.info("フィードバックの記録機能がまだ利用できません。")
-        elif not entries:
+        entries = get_pipeline().run_log.list_feedback(kind="down")
+        if not entries:
             st.info("👎 の付いた回答はまだありません。")
         else:
             labels = {f"{feedback_fields(e)['question']}（{feedback_fields(e)['user']}）": e for e in reversed(entries)}

@@ -7,10 +7,9 @@ from typing import Any
 
 from assistant.audit_chain import verify
 from assistant.config import Settings
-from ui.cli import EXTENSIONS, command, emit_json
+from ui.cli.output import emit_json
 
 
-@command("audit")
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     path = settings.home / "audit.sqlite"
     report = verify(path)
@@ -37,11 +36,9 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """This module's sub-commands; those that open the index take `common` (--store) as a parent."""
     p = sub.add_parser("audit", help="監査ログの検証 / audit log checks")
     actions = p.add_subparsers(dest="audit_action", required=True)
     v = actions.add_parser("verify", help="ハッシュ連鎖を検証（0: 正常, 1: 改ざんあり） / verify the hash chain")
     v.add_argument("--json", action="store_true")
-
-
-EXTENSIONS.append(_extend)

@@ -5,31 +5,33 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, record_event, say
+from ui.cli.base import pipeline_for, record_event
+from ui.cli.output import emit_json, say
+
+if TYPE_CHECKING:
+    from eval.results import CaseResult, SuiteResult
 
 
-def _summary(result: dict[str, Any]) -> list[str]:
-    agg = result["aggregate"]
-    lines = [f"評価セット {result['suite']}: {result['n_cases']} 問（回答方式 {result['mode']}）", ""]
+def _summary(result: SuiteResult) -> list[str]:
+    lines = [f"評価セット {result.suite}: {result.n_cases} 問（回答方式 {result.mode}）", ""]
     lines.append(f"{'指標':<26}{'値':>10}  閾値")
-    wants = {t["metric"]: t for t in result["thresholds"]}
-    for key, value in agg.items():
+    wants = {t.metric: t for t in result.thresholds}
+    for key, value in result.aggregate.items():
         shown = "–" if value is None else (f"{value:.0f}" if key.endswith("_ms") else f"{value:.3f}")
         t = wants.get(key)
-        mark = "" if t is None else f"{t['want']}  {'OK' if t['passed'] else 'NG 不合格'}"
+        mark = "" if t is None else f"{t.want}  {'OK' if t.passed else 'NG 不合格'}"
         lines.append(f"{key:<26}{shown:>10}  {mark}")
-    failed = [c for c in result["cases"] if not c["passed"]]
+    failed = result.failed_cases
     lines.append("")
-    lines.append(f"不合格の設問 {len(failed)} / {result['n_cases']}")
+    lines.append(f"不合格の設問 {len(failed)} / {result.n_cases}")
     for c in failed:
-        lines.append(f"  {c['id']}: {c['question']} — {'; '.join(c['failures'])}")
+        lines.append(f"  {c.id}: {c.question} — {'; '.join(c.failures)}")
     return lines
 
 
-@command("eval")
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval import runner
 
@@ -50,12 +52,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.eval_action == "history":
         entries = runner.read_history(settings, args.suite)
         if args.json:
-            emit_json({"runs": entries})
+            emit_json({"runs": [e.to_dict() for e in entries]})
         for e in [] if args.json else entries:
-            a = e["aggregate"]
+            a = e.aggregate
             say(
-                f"{e['ts']}  {e['suite']:<10} {'合格' if e['passed'] else '不合格'}  hit@5={a.get('hit@5')} "
-                f"containment={a.get('containment')} refusal_accuracy={a.get('refusal_accuracy')}  {e['dir']}"
+                f"{e.ts}  {e.suite:<10} {'合格' if e.passed else '不合格'}  hit@5={a.get('hit@5')} "
+                f"containment={a.get('containment')} refusal_accuracy={a.get('refusal_accuracy')}  {e.dir}"
             )
         return 0
 
@@ -66,23 +68,25 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     progress = None
     if not args.json and sys.stderr.isatty():
 
-        def progress(i: int, n: int, record: dict[str, Any]) -> None:
-            print(f"\r{i}/{n} {record['id']:<12}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+        def progress(i: int, n: int, case: CaseResult) -> None:
+            print(f"\r{i}/{n} {case.id:<12}", end="" if i < n else "\n", file=sys.stderr, flush=True)
 
     result = runner.run_suite(pipeline, suite, judge=args.judge, progress=progress)
     out_dir = runner.write_result(result, settings, Path(args.out) if args.out else None)
-    record_event(settings, "eval_run", f"{result['suite']}: {'合格' if result['passed'] else '不合格'}（{out_dir}）")
+    record_event(settings, "eval_run", f"{result.suite}: {'合格' if result.passed else '不合格'}（{out_dir}）")
     if args.json:
-        emit_json({"out": str(out_dir), **{k: result[k] for k in ("suite", "passed", "aggregate", "thresholds")}})
+        data = result.to_dict()
+        emit_json({"out": str(out_dir), **{k: data[k] for k in ("suite", "passed", "aggregate", "thresholds")}})
     else:
         say("\n".join(_summary(result)))
         say(f"\n結果: {out_dir / runner.RESULT_FILE}\nレポート: {out_dir / runner.REPORT_FILE}")
-        if not result["passed"]:
+        if not result.passed:
             say("閾値を満たさない指標があります / a threshold failed", file=sys.stderr)
-    return 0 if result["passed"] else 1
+    return 0 if result.passed else 1
 
 
-def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """This module's sub-commands; those that open the index take `common` (--store) as a parent."""
     p = sub.add_parser("eval", help="回答品質の評価 / evaluation suites")
     actions = p.add_subparsers(dest="eval_action", required=True)
     r = actions.add_parser("run", parents=[common], help="評価セットを実行 / run a suite")
@@ -97,6 +101,3 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
     h = actions.add_parser("history", parents=[common], help="実行履歴 / run history")
     h.add_argument("--suite")
     h.add_argument("--json", action="store_true")
-
-
-EXTENSIONS.append(_extend)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, record_event, say
+from ui.cli.base import pipeline_for, record_event
+from ui.cli.output import emit_json, say
 
 
 def _write(settings: Settings, path: str, data: bytes | str, what: str) -> None:
@@ -25,7 +26,6 @@ def _use_llm(pipeline: Any, mode: str | None) -> bool:
     return bool(pipeline.use_llm(mode))
 
 
-@command("align")
 def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.align import build_matrix, matrix_json
     from assistant.export import matrix_markdown, matrix_xlsx
@@ -75,14 +75,13 @@ def _read_draft_file(path: str) -> str:
     return p.read_text(encoding="utf-8")
 
 
-@command("draft")
 def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
-    words = args.words
+    """`dxa draft section|check|compare` (`dxa draft "題"` is short for `dxa draft section "題"`)."""
     pipeline = pipeline_for(settings)
-    if words[0] == "check" and len(words) == 2:
+    if args.draft_action == "check":
         from assistant.draft import check_draft
 
-        result = check_draft(_read_draft_file(words[1]), pipeline)
+        result = check_draft(_read_draft_file(args.file), pipeline)
         if args.json:
             emit_json(
                 {
@@ -101,10 +100,10 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
             if not result.unsupported and not result.unknown_markers:
                 say("すべての文に根拠が確認できました。")
         return 1 if result.unsupported or result.unknown_markers else 0
-    if words[0] == "compare" and len(words) == 3:
+    if args.draft_action == "compare":
         from assistant.compare import compare_documents
 
-        old_id, new = words[1], words[2]
+        old_id, new = args.old_doc_id, args.new
         new_arg = new if pipeline.index.document(new) is not None else _read_draft_file(new)
         cmp = compare_documents(pipeline, old_id, new_arg)
         if args.json:
@@ -128,21 +127,17 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 0
         say(f"継続 {len(cmp.kept)} 件 / 新規 {len(cmp.new)} 件 / 削除 {len(cmp.dropped)} 件")
-        for s in cmp.new:
-            say(f"＋ 新規 [{s.section}] {s.text}")
-        for s in cmp.dropped:
-            say(f"－ 削除 [{s.section}] {s.text}")
+        for stmt in cmp.new:
+            say(f"＋ 新規 [{stmt.section}] {stmt.text}")
+        for stmt in cmp.dropped:
+            say(f"－ 削除 [{stmt.section}] {stmt.text}")
         for p in cmp.kept:
             say(f"＝ 継続 [{p.new.section}] {p.new.text}")
         return 0
-    if words[0] in ("check", "compare"):
-        say("使い方: dxa draft check FILE / dxa draft compare OLD_DOC_ID DRAFT_FILE", file=sys.stderr)
-        return 2
-
     from assistant.draft import make_draft
     from assistant.export import draft_docx, draft_markdown
 
-    title = " ".join(words)
+    title = " ".join(args.title)
     draft = make_draft(pipeline, title, args.intent or "", args.style, use_llm=_use_llm(pipeline, args.mode))
     record_event(settings, "draft", f"{draft.title}（{draft.mode}）")
     if args.docx:
@@ -189,7 +184,8 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """This module's sub-commands; those that open the index take `common` (--store) as a parent."""
     p = sub.add_parser("align", parents=[common], help="整合表（国・県の項目と市の記述）/ alignment matrix")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--xlsx", help="write the 整合表 to an Excel file")
@@ -198,9 +194,32 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=["auto", "extractive", "llm"], default=None, help="LLM judgement or thresholds")
 
     p = sub.add_parser(
-        "draft", parents=[common], help="出典付き起草 / cited drafting (also: draft check FILE, draft compare OLD FILE)"
+        "draft",
+        help='出典付き起草 / cited drafting (draft "題", draft check FILE, draft compare OLD FILE)',
+        description="出典付きの原稿を起草し、編集後の原稿を確かめる / cited drafting",
+        epilog=(
+            'dxa draft "節の題" は dxa draft section "節の題" の略です。draft の次の語が check・compare・section'
+            " ならサブコマンドとして読むので、その語を題にするときは dxa draft section check と書いてください。"
+            ' / `dxa draft "TITLE"` is short for `dxa draft section "TITLE"`; a first word check, compare or'
+            " section is read as the sub-command, so draft a section titled so with `dxa draft section check`."
+        ),
     )
-    p.add_argument("words", nargs="+", help='SECTION title, or "check FILE", or "compare OLD_DOC_ID DRAFT_FILE"')
+    actions = p.add_subparsers(dest="draft_action", required=True, metavar="{section,check,compare}")
+    s = actions.add_parser("section", parents=[common], help="節の原稿を起草（既定） / draft a section (the default)")
+    s.add_argument("title", nargs="+", help="節の題 / SECTION title (several words are joined with spaces)")
+    _section_options(s)
+    c = actions.add_parser("check", parents=[common], help="編集した原稿の出典を再確認 / re-check an edited draft")
+    c.add_argument("file", help="draft file (.md, .txt or .docx)")
+    c.add_argument("--json", action="store_true")
+    m = actions.add_parser(
+        "compare", parents=[common], help="旧計画と比較（新規・継続・削除） / new, kept, dropped against an older plan"
+    )
+    m.add_argument("old_doc_id", help="the indexed older plan")
+    m.add_argument("new", help="DRAFT_FILE (.md, .txt, .docx) or the doc id of an indexed document")
+    m.add_argument("--json", action="store_true")
+
+
+def _section_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--intent", help="what the section should say, e.g. 「行政事務のＤＸ」の施策の方向性")
     p.add_argument("--style", choices=["dearu", "desumasu"], default=None, help="である調 / ですます調")
     p.add_argument("--docx", help="write the draft to a Word file")
@@ -209,4 +228,33 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=["auto", "extractive", "llm"], default=None)
 
 
-EXTENSIONS.append(_extend)
+DRAFT_ACTIONS = ("section", "check", "compare")
+
+
+def draft_shorthand(rest: list[str], common: argparse.ArgumentParser) -> list[str]:
+    """The words after `draft`, with the implied `section` added (`draft "題"` → `draft section "題"`).
+
+    A sub-command named after options (`draft --json check FILE`, accepted before subparsers) is moved
+    to the front. argparse itself finds the first positional word, so `--md=F`, abbreviations and option
+    values that happen to read "check" are read as the section parser would read them.
+    """
+
+    def first_word(tokens: list[str]) -> str | None:
+        probe = argparse.ArgumentParser(add_help=False, parents=[common], exit_on_error=False)
+        _section_options(probe)
+        probe.add_argument("words", nargs="*")
+        try:
+            words: list[str] = probe.parse_known_args(tokens)[0].words
+        except argparse.ArgumentError:  # e.g. a bad --style: the real parser reports it; guess the word
+            words = [t for t in tokens if not t.startswith("-")]
+        return words[0] if words else None
+
+    word = first_word(rest)
+    if word is None or (rest[0] == word and word in DRAFT_ACTIONS):
+        return rest  # `draft`, `draft --help`, `draft check FILE` …
+    if word not in DRAFT_ACTIONS:
+        return ["section", *rest]
+    for i, token in enumerate(rest):  # the first place where argparse reads `word` as a positional
+        if token == word and first_word(rest[:i]) is None and first_word(rest[: i + 1]) == word:
+            return [word, *rest[:i], *rest[i + 1 :]]
+    return rest

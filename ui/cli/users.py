@@ -10,7 +10,8 @@ from typing import Any
 from assistant.audit import AuditLog
 from assistant.config import Settings
 from assistant.users import ROLE_LABELS_JA, ROLES, UserStore
-from ui.cli import EXTENSIONS, cli_user, command, emit_json
+from ui.cli.base import cli_user
+from ui.cli.output import emit_json
 
 
 def read_password(prompt: str = "パスワード / password: ") -> str:
@@ -23,7 +24,6 @@ def read_password(prompt: str = "パスワード / password: ") -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-@command("user")
 def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
     store = UserStore.from_settings(settings)
     audit = AuditLog.from_settings(settings)
@@ -72,7 +72,8 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """This module's sub-commands; those that open the index take `common` (--store) as a parent."""
     p = sub.add_parser("user", help="ユーザー管理 / manage UI users")
     actions = p.add_subparsers(dest="action", required=True)
     a = actions.add_parser("add", help="ユーザーを登録（パスワードは標準入力） / add a user (password from stdin)")
@@ -86,6 +87,3 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
     actions.add_parser("unlock", help="ログイン失敗によるロックを解除 / clear a login lock-out").add_argument("name")
     p_list = actions.add_parser("list", help="ユーザー一覧 / list users")
     p_list.add_argument("--json", action="store_true")
-
-
-EXTENSIONS.append(_extend)

@@ -1,77 +1,19 @@
-"""`dxa`: the command line. Settings are built here, once, and passed down."""
+"""`dxa ingest|remove|status|corpus|ui`: put documents into the index, take them out, list them, serve the UI."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
-import logging
 import math
 import os
-import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from assistant.config import REPO_ROOT, Settings
-from assistant.errors import DXAError
-from assistant.private import use_private_umask
-
-log = logging.getLogger("dxa")
-Handler = Callable[[argparse.Namespace, Settings], int]
-COMMANDS: dict[str, Handler] = {}
+from ui.cli.base import pipeline_for, record_event
+from ui.cli.output import emit_json, say
 
 
-def command(name: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        COMMANDS[name] = fn
-        return fn
-
-    return register
-
-
-# ANSI/VT escape sequences (CSI, OSC, other ESC forms) and then any remaining control character except
-# newline and tab: a file name or a PDF's text must not recolour, retitle or rewrite the staff's terminal.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def terminal_safe(text: object) -> str:
-    """`text` as it may reach a terminal: escape sequences and control characters removed."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
-
-
-def say(*parts: object, file: TextIO | None = None, end: str = "\n", flush: bool = False) -> None:
-    """print() for everything the CLI shows a person: file names, messages, answers, passages."""
-    print(*(terminal_safe(p) for p in parts), file=file or sys.stdout, end=terminal_safe(end), flush=flush)
-
-
-def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
-def cli_user() -> str:
-    """Who ran a command, as the audit log records it: `cli:<OS user>`."""
-    return f"cli:{getpass.getuser()}"
-
-
-def record_event(settings: Settings, kind: str, detail: str = "") -> None:
-    """Append an admin action (a kind of assistant.audit.EVENT_LABELS_JA) done on the command line."""
-    from assistant.audit import AuditLog
-
-    AuditLog.from_settings(settings).record_event(cli_user(), kind, detail)
-
-
-def pipeline_for(settings: Settings) -> Any:
-    from assistant.pipeline import Pipeline
-
-    return Pipeline(settings)
-
-
-# -- ingest / remove / status / corpus ----------------------------------------------------------
-@command("ingest")
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.types import SourceInfo
     from ingest.indexer import ingest_corpus, ingest_paths, summary_lines
@@ -122,7 +64,6 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(not r.ok for r in results) else 0
 
 
-@command("remove")
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     removed = pipeline_for(settings).index.remove_document(args.doc_id)
     if removed < 0:
@@ -133,7 +74,6 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@command("status")
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     index = pipeline_for(settings).index
     docs = index.documents()
@@ -148,7 +88,6 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@command("corpus")
 def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.fetch import fetch_sources
     from ingest.indexer import ingest_corpus, summary_lines
@@ -164,7 +103,6 @@ def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(not r.ok for r in results) else 0
 
 
-@command("ui")
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.ui.port
     env = dict(os.environ, DXA_HOME=str(settings.home))
@@ -201,13 +139,8 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     os.execve(sys.executable, cmd, env)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dxa", description="厚木市DX推進計画 策定支援アシスタント")
-    parser.add_argument("-v", "--verbose", action="store_true", help="詳細ログ / verbose logging")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", help="索引の保存先 (index directory) / overrides DXA_STORE__PATH")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The sub-commands of this module, each with `common` (--store) as a parent."""
     p = sub.add_parser("ingest", parents=[common], help="文書を索引に登録 / index files")
     p.add_argument("paths", nargs="*", help="files or directories (PDF, text, Markdown, GeoPackage)")
     p.add_argument("--corpus", action="store_true", help="index the bundled corpus (corpus/sources.toml)")
@@ -231,45 +164,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["fetch"])
     p = sub.add_parser("ui", parents=[common], help="画面を起動 / start the Streamlit UI")
     p.add_argument("--port", type=int)
-    for extend in EXTENSIONS:
-        extend(sub, common)
-    return parser
-
-
-# Later stages register their sub-commands here (search/ask, user, eval, align, draft).
-EXTENSIONS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
-
-
-def main(argv: list[str] | None = None) -> int:
-    use_private_umask()  # files and directories written under DXA_HOME: 0600 / 0700
-    _load_extensions()
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        settings = Settings().with_store(getattr(args, "store", None))
-        return COMMANDS[args.command](args, settings)
-    except DXAError as exc:
-        say(f"エラー: {exc.user_message('ja')}\nerror: {exc.user_message('en')}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-def _load_extensions() -> None:
-    import importlib
-
-    for name in ("ui.cli_answer", "ui.cli_users", "ui.cli_eval", "ui.cli_plan", "ui.cli_audit"):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-
-
-if __name__ == "__main__":
-    # Run the imported module's main: extensions register themselves on `ui.cli`, not on `__main__`.
-    from ui.cli import main as registered_main
-
-    sys.exit(registered_main())

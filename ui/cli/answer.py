@@ -9,47 +9,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.audit import citation_dicts
 from assistant.config import Settings
 from assistant.errors import DXAError
 from assistant.followup import Turn
 from assistant.retrieve import Filters
-from assistant.types import Answer, Hit, chunk_page_label
-from ui.cli import EXTENSIONS, command, emit_json, pipeline_for, say
-
-
-def hit_json(hit: Hit) -> dict[str, Any]:
-    c = hit.chunk
-    return {
-        "rank": hit.rank,
-        "chunk_id": c.chunk_id,
-        "doc_id": c.doc_id,
-        "title": c.title,
-        "level": c.level,
-        "edition": c.edition,
-        "page": c.page,
-        "page_label": chunk_page_label(c),
-        "section": c.section,
-        "text": c.text,
-        "score": round(hit.score, 6),
-    }
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "question": answer.question,
-        "resolved_question": answer.resolved_question or answer.question,
-        "answer": answer.answer,
-        "mode": answer.mode,
-        "refused": answer.refused,
-        "citations": citation_dicts(answer),
-        "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
-    }
-    if answer.notice:
-        out["notice"] = answer.notice
-    if answer.unsupported:
-        out["unsupported"] = answer.unsupported
-    return out
+from ui.cli.base import cli_user, pipeline_for
+from ui.cli.output import emit_json, say
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
@@ -91,7 +56,6 @@ def parse_history(raw: Any, where: str) -> list[Turn]:
     return [Turn(t["question"], str(t.get("answer") or "")) for t in raw]
 
 
-@command("search")
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = pipeline_for(settings)
     filters = filters_from(args)
@@ -108,7 +72,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             report_failure(exc, qid, "query", query, args.json)
             continue
         if args.json:
-            obj: dict[str, Any] = {"query": query, "hits": [hit_json(h) for h in result.hits]}
+            obj: dict[str, Any] = {"query": query, "hits": [h.to_dict() for h in result.hits]}
             if qid is not None:
                 obj["id"] = qid
             emit_json(obj)
@@ -133,7 +97,6 @@ def report_failure(exc: DXAError, qid: Any, key: str, text: str, as_json: bool) 
     say(f"エラー: {label}{text}: {exc.user_message('ja')}", file=sys.stderr)
 
 
-@command("ask")
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = pipeline_for(settings)
     filters = filters_from(args)
@@ -156,13 +119,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
                 k=args.k,
                 on_token=(lambda t: say(t, end="", flush=True)) if stream else None,
                 history=turns,
+                user=cli_user(),  # every answer is a run in the run log, as `cli:<OS user>`
             )
         except DXAError as exc:  # e.g. the Chroma server went away: say so for this question, go on
             failed += 1
             report_failure(exc, qid, "question", question, args.json)
             continue
         if args.json:
-            obj = answer_json(answer)
+            obj = answer.to_dict()
             if qid is not None:
                 obj["id"] = qid
             emit_json(obj)
@@ -180,7 +144,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
-def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """This module's sub-commands; those that open the index take `common` (--store) as a parent."""
     for name, positional, batch in (("search", "query", "--queries"), ("ask", "question", "--questions")):
         p = sub.add_parser(name, parents=[common], help="検索 / search" if name == "search" else "質問 / ask")
         p.add_argument(positional, nargs="?", help="問い (omit with " + batch + ")")
@@ -194,6 +159,3 @@ def _extend(sub: Any, common: argparse.ArgumentParser) -> None:
         if name == "ask":
             p.add_argument("--mode", choices=["auto", "extractive", "llm"], default=None)
             p.add_argument("--history", help='JSON file: earlier turns [{"question": …, "answer": …}, …], oldest first')
-
-
-EXTENSIONS.append(_extend)

@@ -1,0 +1,7 @@
+"""`python -m ui.cli …`: the same as `dxa …` (ui/jobs.py starts upload jobs this way)."""
+
+import sys
+
+from ui.cli import main
+
+sys.exit(main())
