@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -37,18 +37,24 @@ class EmbedSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
+    """Chunking, and the limits that refuse a file before it can hurt (every size in MiB)."""
+
     chunk_chars: int = Field(
         600,
         description="Target chunk length in characters; 600 scored at least as well as 400 on every plan-suite "
         "metric with fewer chunks (eval/bench_chunk_size.py).",
     )
     chunk_overlap: int = Field(0, description="Characters repeated between neighbouring chunks of one section.")
-    max_file_mb: float = Field(100.0, description="Files larger than this are refused.")
+    max_file_mib: float = Field(
+        100.0, description="Files larger than this many MiB are refused (the old name max_file_mb still works)."
+    )
     max_pages: int = Field(2000, description="PDFs with more pages than this are refused.")
     pdf_time_limit_s: float = Field(
         300.0, description="A PDF whose text takes longer than this to extract is refused (the parser is stopped)."
     )
-    pdf_memory_mb: int = Field(4096, description="Memory the PDF parser (a child process) may use.")
+    pdf_memory_mib: int = Field(
+        4096, description="Memory in MiB the PDF parser (a child process) may use (the old name pdf_memory_mb works)."
+    )
     max_page_chars: int = Field(
         50_000,
         description="A PDF page that yields more text than this is refused, checked inside the parser while it "
@@ -73,6 +79,17 @@ class IngestSettings(BaseModel):
         10,
         description="Niceness of the background process that indexes an upload from 資料管理 (0-19; higher yields more).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """The limits' earlier names (DXA_INGEST__MAX_FILE_MB, …_PDF_MEMORY_MB) still work: they meant MiB too."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for old, new in (("max_file_mb", "max_file_mib"), ("pdf_memory_mb", "pdf_memory_mib")):
+                if old in data:
+                    data.setdefault(new, data.pop(old))
+        return data
 
 
 class BM25Settings(BaseModel):

@@ -37,7 +37,7 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class Block:
-    """A unit of raw extracted text: one PDF page, one text file, or one GeoPackage feature/row."""
+    """A unit of raw extracted text: one PDF page, one text file or Word document, or one GeoPackage feature/row."""
 
     text: str
     page: int | None = None  # 1-based physical PDF page; None for text and GeoPackage
@@ -51,7 +51,7 @@ class LoadedDocument:
     source: SourceInfo
     path: Path
     sha256: str
-    kind: Literal["pdf", "text", "gpkg"]
+    kind: str  # the loader's kind: "pdf", "text", "gpkg", "docx" (ingest/loaders)
     blocks: tuple[Block, ...]
     pages: int | None = None  # physical page count for PDFs
 

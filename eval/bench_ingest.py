@@ -62,7 +62,8 @@ def main() -> None:
     print(f"embedder: {settings.embed.model} ({pipeline.embedder.id}); open {t_open:.2f}s")
     print(f"file: {Path(args.pdf).name}: {pages} pages -> {chunks} chunks")
     print(
-        f"first run: {t_first:.1f}s  (load {first.timings['load_s']:.1f}s, chunk {first.timings['chunk_s']:.1f}s, "
+        f"first run: {t_first:.1f}s  (load {first.timings['load_s']:.1f}s, normalise {first.timings['normalize_s']:.1f}s, "
+        f"chunk {first.timings['chunk_s']:.1f}s, "
         f"embed+index {embed_s:.1f}s)"
     )
     print(

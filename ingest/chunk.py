@@ -2,16 +2,16 @@
 
 A chunk starts at a heading (the heading line is part of it, so its words are searchable) and
 otherwise grows sentence by sentence up to about `chunk_chars`. Chunks never span PDF pages, so a
-citation's page is always exact; the heading path runs on across pages.
+citation's page is always exact; the heading path runs on across pages. Works on normalised blocks
+(ingest/normalize.py) and on the loader's BlockFlags, never on the file format's name.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from assistant.types import (
     PAGE_COUNT_META,
@@ -23,70 +23,13 @@ from assistant.types import (
     make_chunk_id,
 )
 from ingest.digest import SPANS_META
-from ingest.normalize import _LEADER, clean_page_parts, find_noise_lines, fold_char, is_japanese, normalize_text
+from ingest.headings import HeadingStack, heading_label, parse_heading
+from ingest.loaders import flags_for
+from ingest.loaders.base import HEADINGS_META, BlockFlags
+from ingest.normalize import _LEADER, CleanBlock, normalize_document
 
-SECTION_SEP = " > "
 _SENT_END = "。！？!?"
 _CLOSERS = "」』）)】〕"
-_KANJI_NUM = "一二三四五六七八九十百"
-
-# (depth, pattern on the folded line); the pattern's end is where the title begins. Outermost first.
-_SCHEMES: list[tuple[int, re.Pattern[str]]] = [
-    (1, re.compile(rf"^第[\d{_KANJI_NUM}]+[部編]\s*")),
-    (2, re.compile(rf"^第[\d{_KANJI_NUM}]+章\s*")),
-    (3, re.compile(rf"^第[\d{_KANJI_NUM}]+節\s*")),
-    (3, re.compile(r"^第\d+-\d+\s+")),  # 第３-２ 各分野における基本的な施策
-    (12, re.compile(rf"^第[\d{_KANJI_NUM}]+条\s*")),  # articles: innermost, so a list of 条 nests
-    (2, re.compile(r"^第\d+\s+")),  # 第１ 安全・安心で便利な…
-    (6, re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}\.?\s+")),
-    (7, re.compile(r"^\d{1,2}\.\d{1,2}\.?\s*\(\d{1,2}\)\s*")),  # 3.1 (2)
-    (5, re.compile(r"^\d{1,2}\.\d{1,2}\.?\s+")),
-    (4, re.compile(r"^\d{1,2}(?:\.\s*|\s+)")),  # １ 計画策定の趣旨 / １．マイナンバーカード
-    (7, re.compile(r"^\(\d{1,2}\)\s*")),
-    (8, re.compile(r"^[\u2460-\u2473\u3251-\u325f\u32b1-\u32bf]\s*")),
-    (9, re.compile(r"^[ア-ン]\s+")),
-    (10, re.compile(r"^\([ア-ン]\)\s*")),
-    (11, re.compile(r"^\(?[ⅰ-ⅻ]\)?\.?\s+")),
-]
-_MARKDOWN = re.compile(r"^(#{1,6})\s*(\S.*)$")
-_COMMENT = re.compile(r"<!--.*?-->")
-_NEW_MARK = re.compile(r"\s*[(（]?新規[)）]?$")
-_MAX_TITLE = 50
-
-
-def _label(line: str) -> str:
-    """The heading as printed: whitespace collapsed and stripped, trailing 新規 removed."""
-    text = " ".join(_COMMENT.sub("", line).split())
-    return _NEW_MARK.sub("", text).strip()
-
-
-def parse_heading(line: str) -> tuple[int, str] | None:
-    """(depth, label) when `line` is a heading of a known Japanese or Markdown scheme, else None."""
-    raw = line.strip()
-    if not raw or "\n" in raw:
-        return None
-    folded = " ".join("".join(fold_char(c) for c in _COMMENT.sub("", raw)).split())
-    m = _MARKDOWN.match(folded)
-    if m:
-        return len(m.group(1)), _label(raw.lstrip("#"))
-    if len(folded) > _MAX_TITLE + 12 or "。" in folded:
-        return None
-    for depth, pattern in _SCHEMES:
-        m = pattern.match(folded)
-        if not m:
-            continue
-        title = _NEW_MARK.sub("", folded[m.end() :])
-        if (
-            not title
-            or len(title) > _MAX_TITLE
-            or not any(is_japanese(c) for c in title)
-            or title[-1] in "、,，(（「"
-            or title[0] in "年月日度%％、。)）"
-            or ("、" in title and len(title) > 25)  # a wrapped sentence line, not a title
-        ):
-            return None
-        return depth, _label(raw)
-    return None
 
 
 @dataclass
@@ -96,20 +39,6 @@ class _Piece:
     section: str
     last_depth: int = -1  # depth of the last heading while the piece holds headings only
     has_body: bool = False
-
-
-@dataclass
-class _Stack:
-    items: list[tuple[int, str]] = field(default_factory=list)
-
-    def push(self, depth: int, label: str) -> None:
-        while self.items and self.items[-1][0] >= depth:
-            self.items.pop()
-        self.items.append((depth, label))
-
-    @property
-    def path(self) -> str:
-        return SECTION_SEP.join(label for _, label in self.items)
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:
@@ -123,10 +52,16 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _pieces(text: str, idx: list[int], raw: str, notes_at: int, stack: _Stack) -> list[_Piece]:
-    """Split a block's normalised text at headings (and where its footnotes start)."""
+def _pieces(
+    text: str, idx: list[int], raw: str, notes_at: int, stack: HeadingStack, styled: str | None
+) -> list[_Piece]:
+    """Split a block's normalised text at headings (and where its footnotes start).
+
+    `styled` is the block's HEADINGS_META (headings its loader knows from styles): when given, those
+    lines are the headings and numbering is not read as structure."""
     pieces: list[_Piece] = []
     cur: _Piece | None = None
+    marked = {int(at): int(depth) for at, depth in json.loads(styled)} if styled is not None else None
     # A table-of-contents page lists headings (some wrapped, without a leader): they are not structure.
     toc_page = sum(1 for ln in raw.split("\n") if _LEADER.search(ln)) >= 3
     for s, e in _line_spans(text):
@@ -139,7 +74,10 @@ def _pieces(text: str, idx: list[int], raw: str, notes_at: int, stack: _Stack) -
         line_end = raw.find("\n", idx[e - 1])
         raw_line = raw[raw.rfind("\n", 0, idx[s]) + 1 : len(raw) if line_end < 0 else line_end]
         heading = None
-        if (
+        if marked is not None:
+            line_start = raw.rfind("\n", 0, idx[s]) + 1
+            heading = (marked[line_start], heading_label(raw_line)) if line_start in marked else None
+        elif (
             s < notes_at and not toc_page and not _LEADER.search(raw_line)
         ):  # TOC entries are not the document's structure
             heading = parse_heading(raw_line)
@@ -219,7 +157,15 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
 
 
 def chunk_document(doc: LoadedDocument, chunk_chars: int = 400, overlap: int = 0) -> list[Chunk]:
-    """Chunks of a loaded document in reading order, with exact pages and heading-path sections."""
+    """Normalise and chunk a loaded document in one call (the indexer runs the two stages itself)."""
+    flags = flags_for(doc.kind)
+    return chunk_blocks(doc, normalize_document(doc, flags), flags, chunk_chars, overlap)
+
+
+def chunk_blocks(
+    doc: LoadedDocument, blocks: list[CleanBlock], flags: BlockFlags, chunk_chars: int = 400, overlap: int = 0
+) -> list[Chunk]:
+    """Chunks of a normalised document in reading order, with exact pages and heading-path sections."""
     src = doc.source
     chunks: list[Chunk] = []
     seen: Counter[tuple[int | None, str]] = Counter()
@@ -245,27 +191,21 @@ def chunk_document(doc: LoadedDocument, chunk_chars: int = 400, overlap: int = 0
             )
         )
 
-    noise = find_noise_lines([b.text for b in doc.blocks]) if doc.kind == "pdf" else set()
-    stack = _Stack()
-    for block in doc.blocks:
-        if "layer" in block.meta:  # a GeoPackage feature: one chunk, whole
-            # Lines of a feature are fields ("名称: …"), never a sentence wrapped by a layout.
-            text = "\n".join(t for t in (normalize_text(ln)[0] for ln in block.text.splitlines()) if t)
+    stack = HeadingStack()
+    for clean in blocks:
+        block, text, idx = clean.block, clean.text, clean.idx
+        if flags.records:  # a GeoPackage feature: one chunk, whole
             if text.strip():
-                emit(block.page, str(block.meta["layer"]), text.strip(), block.text.strip(), block.meta)
+                emit(block.page, str(block.meta.get("layer", "")), text.strip(), block.text.strip(), block.meta)
             continue
-        if doc.kind == "pdf":
-            text, idx, notes_at = clean_page_parts(block.text, noise)
-        else:
-            text, idx = normalize_text(block.text)
-            notes_at = len(text)
         base: dict[str, MetaValue] = {}
-        if doc.kind == "pdf":
+        if flags.page_furniture:
             base[PAGE_COUNT_META] = doc.pages or len(doc.blocks)
             if block.meta.get(PAGE_LABEL_META):
                 base[PAGE_LABEL_META] = block.meta[PAGE_LABEL_META]
         spans = json.loads(str(block.meta[SPANS_META])) if SPANS_META in block.meta else None
-        for piece in _pieces(text, idx, block.text, notes_at, stack):
+        styled = str(block.meta[HEADINGS_META]) if HEADINGS_META in block.meta else None
+        for piece in _pieces(text, idx, block.text, clean.notes_at, stack, styled):
             for s, e in _pack(text, piece, chunk_chars, overlap):
                 s, e = _trim(text, s, e)
                 if s < e:

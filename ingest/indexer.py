@@ -1,4 +1,4 @@
-"""Incremental, crash-safe ingest: files → loader → normalise/chunk → index.
+"""Incremental, crash-safe ingest: files → load → normalise → chunk → index.
 
 Unchanged documents (same sha256 and same pipeline fingerprint) are skipped without being read;
 changed ones are replaced atomically; a bad file gets a per-file error and the batch goes on.
@@ -21,15 +21,16 @@ from assistant.config import Settings
 from assistant.errors import DXAError, IngestError
 from assistant.store import Index
 from assistant.types import DocumentRecord, SourceInfo
-from ingest.chunk import chunk_document
-from ingest.loaders import derive_doc_id, ingest_error, load_document, sha256_file
+from ingest.chunk import chunk_blocks
+from ingest.doc_ids import assign_doc_id
+from ingest.loaders import MIB, SUPPORTED_SUFFIXES, flags_for, ingest_error, load_document, sha256_file
 from ingest.manifest import ManifestEntry, load_manifest, verify_entry
+from ingest.normalize import normalize_document
 
 log = logging.getLogger(__name__)
 
 # Bump when normalisation or chunking changes in a way that changes chunks: documents re-ingest.
 PIPELINE_VERSION = "3"  # 2: table rows that start with a date keep their own line; 3: page labels, digest sources
-SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown", ".gpkg"}
 
 
 @dataclass
@@ -60,47 +61,6 @@ def pipeline_fingerprint(settings: Settings, index: Index) -> str:
         f"|{tokenizers}"
     )
     return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def assign_doc_id(index: Index, path: Path, doc_id: str = "", *, name: str | None = None) -> str:
-    """The document id for `path`: unique per source path, stable across re-ingest of the same path.
-
-    A given `doc_id` (--doc-id, the manifest, the 資料管理 form) is used as it is, unless a different
-    file is already indexed under it: that is an IngestError naming both paths. Without one, a document
-    already indexed from this path keeps its id (stores made before ids were unique keep theirs); a new
-    path gets the readable id from its file name (`name`, default the path's), with a short hash of the
-    resolved path appended when that id is taken by another file.
-    """
-    resolved = str(path.resolve())
-    docs = {d.doc_id: d for d in index.documents()}
-    if doc_id:
-        _check_collision(path, doc_id, docs.get(doc_id))
-        return doc_id
-    same_path = sorted(d.doc_id for d in docs.values() if d.path == resolved)
-    if same_path:
-        return same_path[0]
-    readable = derive_doc_id(name or path.name)
-    for candidate in (readable, f"{readable}-{hashlib.sha256(resolved.encode()).hexdigest()[:8]}"):
-        if candidate not in docs:
-            return candidate
-    _check_collision(path, candidate, docs[candidate])
-    return candidate  # not reached: the hashed id is taken only by another path
-
-
-def _check_collision(path: Path, doc_id: str, existing: DocumentRecord | None) -> None:
-    """Another file under this id is an error; the same path, or a copy with the same bytes, is not."""
-    if existing is None or existing.path == str(path.resolve()):
-        return
-    if path.is_file() and existing.sha256 and sha256_file(path) == existing.sha256:
-        return
-    raise IngestError(
-        str(path),
-        f"document id '{doc_id}' already belongs to another file, {existing.path}; it was not replaced",
-        message_ja=f"文書ID「{doc_id}」は別のファイル（{existing.path}）の文書に使われているため、置き換えませんでした",
-        hint=f"give another id (--doc-id), or remove the other document first (dxa remove {doc_id})",
-        hint_ja=f"別の文書ID（--doc-id）を指定するか、先に既存の文書を削除してください（dxa remove {doc_id}）",
-        kind="id_collision",
-    )
 
 
 @dataclass(frozen=True)
@@ -148,8 +108,8 @@ def expand_paths(paths: Iterable[Path], *, follow_symlinks: bool = False) -> tup
             dirs.sort()
             for f in files:
                 file = here / f
-                if file.suffix.lower() not in SUPPORTED_SUFFIXES or not file.is_file():
-                    continue
+                if file.suffix.lower() not in SUPPORTED_SUFFIXES or f.startswith("~$") or not file.is_file():
+                    continue  # "~$plan.docx" is the lock file Word keeps beside an open document
                 if file.is_symlink() and not follow_symlinks and not inside(file.resolve()):
                     skipped.append(_outside(file))
                     continue
@@ -218,8 +178,7 @@ def ingest_file(
         doc_id = assign_doc_id(index, path, source.doc_id if source else "", name=name)
         result.doc_id = doc_id
         fingerprint = pipeline_fingerprint(settings, index)
-        size_mb = path.stat().st_size / 1_000_000
-        if size_mb <= settings.ingest.max_file_mb:
+        if path.stat().st_size <= settings.ingest.max_file_mib * MIB:
             sha = sha256 or sha256_file(path)
             if index.fingerprint(doc_id) == (sha, fingerprint):
                 record = index.document(doc_id)
@@ -231,7 +190,10 @@ def ingest_file(
         if doc.source.doc_id != doc_id:
             doc = replace(doc, source=replace(doc.source, doc_id=doc_id))
         t1 = time.perf_counter()
-        chunks = chunk_document(doc, settings.ingest.chunk_chars, settings.ingest.chunk_overlap)
+        flags = flags_for(doc.kind)
+        cleaned = normalize_document(doc, flags)
+        t_norm = time.perf_counter()
+        chunks = chunk_blocks(doc, cleaned, flags, settings.ingest.chunk_chars, settings.ingest.chunk_overlap)
         if not chunks:
             raise IngestError(
                 str(path),
@@ -277,7 +239,7 @@ def ingest_file(
         t3 = time.perf_counter()
         result.status = "replaced" if existed else "added"
         result.chunks, result.pages = len(chunks), doc.pages
-        result.timings = {"load_s": t1 - t0, "chunk_s": t2 - t1, "index_s": t3 - t2}
+        result.timings = {"load_s": t1 - t0, "normalize_s": t_norm - t1, "chunk_s": t2 - t_norm, "index_s": t3 - t2}
     except IngestError as exc:
         result.error_kind, result.message, result.message_ja = exc.kind, exc.user_message("en"), exc.user_message()
     except DXAError as exc:  # the index, not the file (e.g. the Chroma server went away): name the file too
@@ -313,7 +275,7 @@ def ingest_paths(
     ]
     for path in files:
         src, sha = source, None
-        if path.is_file() and path.stat().st_size / 1_000_000 <= settings.ingest.max_file_mb:
+        if path.is_file() and path.stat().st_size <= settings.ingest.max_file_mib * MIB:
             sha = sha256_file(path)
             entry = manifest.get(sha) if src is None else None
             src = entry.source if entry else src

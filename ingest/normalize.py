@@ -24,58 +24,19 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assistant.types import Block, LoadedDocument
+from ingest.chars import fold_char, is_japanese, is_kanji
+from ingest.headings import parse_heading
+
+if TYPE_CHECKING:
+    from ingest.loaders.base import BlockFlags
 
 _SENTENCE_END = "。！？!?"
 _CLOSERS = "」』）)】〕"
 _BULLETS = "・●○■□◆◇※＊*-–—►▶→"
-_WAVE = {"\u301c": "～", "\uff5e": "～"}
 _VOICED = {"\u3099", "\u309a", "\uff9e", "\uff9f"}
-
-
-def _keep_as_is(ch: str) -> bool:
-    cp = ord(ch)
-    return (
-        0x2460 <= cp <= 0x24FF  # enclosed alphanumerics ① ⑴ ⒈ Ⓐ
-        or 0x2776 <= cp <= 0x2793  # dingbat circled numbers ❶
-        or 0x3251 <= cp <= 0x325F  # ㉑…㉟
-        or 0x32B1 <= cp <= 0x32BF  # ㊱…㊿
-        or 0x3280 <= cp <= 0x32B0  # ㊀ ㊤ …
-        or 0x2150 <= cp <= 0x218F  # number forms: Ⅰ ⅰ ⅓
-        or 0x2070 <= cp <= 0x209F  # super/subscripts
-        or ch in "\u00b2\u00b3\u00b9\u2026\u2025"  # ² ³ ¹ … ‥
-    )
-
-
-def fold_char(ch: str) -> str:
-    """One character normalised by the rules above (always one character out)."""
-    if ch in _WAVE:
-        return _WAVE[ch]
-    if ch in "\t\u00a0\u3000\u2002\u2003\u2009\u200b":
-        return " "
-    if ch.isascii() or _keep_as_is(ch):
-        return ch
-    out = unicodedata.normalize("NFKC", ch)
-    return out if len(out) == 1 else ch
-
-
-def is_japanese(ch: str) -> bool:
-    """Kana, kanji, CJK/full-width punctuation and enclosed numbers: where spaces are extraction noise."""
-    cp = ord(ch)
-    return (
-        0x3000 < cp <= 0x30FF  # CJK punctuation, hiragana, katakana (not the ideographic space)
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x4E00 <= cp <= 0x9FFF
-        or 0xF900 <= cp <= 0xFAFF
-        or 0xFF01 <= cp <= 0xFF60  # full-width forms that NFKC kept (none by default) and brackets
-        or 0x2460 <= cp <= 0x24FF
-        or 0x3251 <= cp <= 0x32BF
-        or ch in "～、。・「」『』【】〔〕"
-    )
-
-
-def _is_kanji(ch: str) -> bool:
-    cp = ord(ch)
-    return 0x3400 <= cp <= 0x4DBF or 0x4E00 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or ch in "々〆"
 
 
 # A line-leading enumeration marker whose following space is kept ("ア 情報連携", "1 計画策定の趣旨").
@@ -166,9 +127,6 @@ def _drop_leader(line: _Line) -> tuple[_Line, bool]:
 
 
 def _is_heading(text: str) -> bool:
-    # chunk.py owns the heading schemes; imported lazily because chunk.py imports this module.
-    from ingest.chunk import parse_heading
-
     return parse_heading(text) is not None
 
 
@@ -206,7 +164,7 @@ def _normalize(
         if (
             0 < k < len(lines) - 1
             and _RUBY.fullmatch(text)
-            and _is_kanji(kept[-1][1].text[-1] if kept else "")
+            and is_kanji(kept[-1][1].text[-1] if kept else "")
             and not _is_heading(lines[k + 1][1].text)
         ):
             continue
@@ -247,6 +205,51 @@ def _normalize(
 def normalize_text(raw: str) -> tuple[str, list[int]]:
     """Normalised text and, for each of its characters, the index in `raw` it came from."""
     return _normalize(raw)
+
+
+def normalize_lines(raw: str) -> tuple[str, list[int]]:
+    """Like `normalize_text`, but every line on its own and kept as a line (empty ones dropped): for
+    text whose line breaks are meant (a record's fields, Word paragraphs and table rows), not wrapping."""
+    out: list[str] = []
+    idx: list[int] = []
+    pos = 0
+    for line in raw.splitlines(keepends=True):
+        parts = line.splitlines()
+        content = parts[0] if parts else ""
+        text, m = _normalize(content)
+        if text:
+            if out:
+                out.append("\n")
+                idx.append(pos - 1)  # the break that ended the previous raw line
+            out.append(text)
+            idx.extend(pos + i for i in m)
+        pos += len(line)
+    return "".join(out), idx
+
+
+@dataclass(frozen=True)
+class CleanBlock:
+    """One block after normalisation: its text, the raw index of each character, where footnotes begin."""
+
+    block: Block
+    text: str
+    idx: list[int]
+    notes_at: int
+
+
+def normalize_document(doc: LoadedDocument, flags: BlockFlags) -> list[CleanBlock]:
+    """Every block normalised as its loader's flags say (see BlockFlags): printed pages lose their
+    running headers, footers and page numbers; meant line breaks stay; wrapped lines are rejoined."""
+    noise = find_noise_lines([b.text for b in doc.blocks]) if flags.page_furniture else set()
+    out = []
+    for block in doc.blocks:
+        if flags.page_furniture:
+            text, idx, notes_at = clean_page_parts(block.text, noise)
+        else:
+            text, idx = normalize_text(block.text) if flags.wrapped_lines else normalize_lines(block.text)
+            notes_at = len(text)
+        out.append(CleanBlock(block, text, idx, notes_at))
+    return out
 
 
 def _noise_key(line: str) -> str:

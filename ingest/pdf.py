@@ -5,7 +5,7 @@ parse runs in `python -m ingest.pdf`: the PDF goes in on stdin, the outcome come
 object on stdout, and the parent kills the child when the time limit passes; the child ends itself
 when its parent goes (`_die_with_parent`). Extracted text is bounded per page and per document. The
 child's address space is capped, so a decompression bomb ends in a MemoryError there instead of taking the host
-down. The parent turns every outcome into pages or a PdfFailure; ingest/loaders.py words the error.
+down. The parent turns every outcome into pages or a PdfFailure; ingest/loaders/pdf.py words the error.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ WORKER = [sys.executable, "-m", "ingest.pdf"]
 
 @dataclass
 class PdfFailure(Exception):
-    """Why a PDF could not be read: `key` names a message in loaders._MESSAGES."""
+    """Why a PDF could not be read: `key` names a message in ingest.loaders.pdf.MESSAGES (or base.MESSAGES)."""
 
     key: str
     values: dict[str, Any] = field(default_factory=dict)
@@ -39,7 +39,7 @@ def read_pdf(
     *,
     max_pages: int,
     time_limit_s: float,
-    memory_mb: int,
+    memory_mib: int,
     max_page_chars: int = 0,
     max_doc_chars: int = 0,
 ) -> tuple[list[str], str, list[str] | None]:
@@ -49,7 +49,7 @@ def read_pdf(
     `max_page_chars` / `max_doc_chars` (0 = unbounded) stop the extraction inside the child as soon as a
     page, or the whole document, yields more text than that.
     """
-    args = [*WORKER, "--max-pages", str(max_pages), "--memory-mb", str(memory_mb)]
+    args = [*WORKER, "--max-pages", str(max_pages), "--memory-mib", str(memory_mib)]
     args += ["--max-page-chars", str(max_page_chars), "--max-doc-chars", str(max_doc_chars)]
     args += ["--parent-pid", str(os.getpid())]
     try:
@@ -218,11 +218,11 @@ def _title(reader: Any) -> str:
     return str(title or "").strip()
 
 
-def _limit_memory(megabytes: int) -> None:
+def _limit_memory(mebibytes: int) -> None:
     try:
         import resource
 
-        limit = megabytes * 1024 * 1024
+        limit = mebibytes * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):  # not on this platform, or above the hard limit
         pass
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description="Extract a PDF's page texts (PDF on stdin, JSON on stdout).")
     ap.add_argument("--max-pages", type=int, required=True)
-    ap.add_argument("--memory-mb", type=int, required=True)
+    ap.add_argument("--memory-mib", type=int, required=True)
     ap.add_argument("--max-page-chars", type=int, default=0, help="stop when one page yields more text (0 = off)")
     ap.add_argument("--max-doc-chars", type=int, default=0, help="stop when the document yields more (0 = off)")
     ap.add_argument("--parent-pid", type=int, default=0, help="exit when this process is no longer the parent")
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.parent_pid:
         _die_with_parent(args.parent_pid)
     data = sys.stdin.buffer.read()
-    _limit_memory(args.memory_mb)
+    _limit_memory(args.memory_mib)
     result = _extract(data, args.max_pages, args.max_page_chars, args.max_doc_chars)
     sys.stdout.write(json.dumps(result, ensure_ascii=False))
     return 0

@@ -1,4 +1,5 @@
-"""Builders for real test inputs: Japanese PDFs (reportlab), broken PDFs and a GeoPackage (fudgeo).
+"""Builders for real test inputs: Japanese PDFs (reportlab), broken PDFs, a GeoPackage (fudgeo) and Word
+documents (python-docx, msoffcrypto-tool for a password-protected one).
 
 Other test modules reuse these, so they take a target path and return it.
 """
@@ -263,4 +264,68 @@ def make_gpkg(path: Path, *, polygons: bool = False) -> Path:
                 (Polygon([ring], srs_id=4326), "中心市街地"),
             )
     gpkg.connection.close()
+    return path
+
+
+# --- Word ---------------------------------------------------------------------------------------------
+
+# A plan section as staff write it in Word: heading styles, body paragraphs, a table under a heading.
+DOCX_TITLE = "厚木市DX推進計画（素案）"
+DOCX_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("取組", "担当課", "目標年度"),
+    ("行政手続のオンライン化", "DX推進課", "令和9年度"),
+    ("窓口のキャッシュレス決済", "市民課", "令和10年度"),
+)
+
+
+def make_docx(path: Path, *, headings: bool = True) -> Path:
+    """A Japanese Word document; `headings` False writes the headings as plain numbered paragraphs."""
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = DOCX_TITLE
+
+    def heading(text: str, level: int) -> None:
+        if headings:
+            document.add_heading(text, level=level)
+        else:
+            document.add_paragraph(text)
+
+    heading("第1章 計画の概要", 1)
+    document.add_paragraph("本計画は、市民の利便性向上と行政運営の効率化を目的とする。")
+    heading("計画の期間" if headings else "1 計画の期間", 2)
+    document.add_paragraph("計画期間は令和9年度から令和14年度までの6年間とする。")
+    heading("第2章 主な取組", 1)
+    document.add_paragraph("主な取組と担当課は次の表のとおり")
+    table = document.add_table(rows=0, cols=3)
+    for row in DOCX_ROWS:
+        cells = table.add_row().cells
+        for cell, text in zip(cells, row, strict=True):
+            cell.text = text
+    document.add_paragraph("詳細は別紙")
+    document.add_paragraph("のとおり")  # a short kana paragraph after kanji: kept (not PDF furigana)
+    document.save(str(path))
+    return path
+
+
+def make_empty_docx(path: Path) -> Path:
+    """A valid Word document whose only paragraph is blank."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("   ")
+    document.save(str(path))
+    return path
+
+
+def make_encrypted_docx(path: Path, password: str = "secret") -> Path:
+    """A password-protected Word document, encrypted as Word does it (an OLE file holding the package)."""
+    import io
+
+    import msoffcrypto.format.ooxml
+
+    plain = make_docx(path.with_name(path.stem + "-plain.docx"))
+    with open(plain, "rb") as src, open(path, "wb") as out:
+        msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(src.read())).encrypt(password, out)
+    plain.unlink()
     return path

@@ -17,6 +17,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.store import WRITE_STAGES
+from assistant.types import SourceInfo
 from ingest.chunk import chunk_document
 from ingest.loaders import load_document
 from tests.conftest import make_settings
@@ -81,6 +82,7 @@ print(json.dumps({
     "sqlite": sorted(index.chunk_ids()),
     "chroma": sorted(index.vectors.all_ids()),
     "records": {p: d.chunks for p, d in docs.items()},
+    "doc_ids": {p: d.doc_id for p, d in docs.items()},
     "chunks": {
         p: sorted(c.chunk_id.split(":", 1)[1] for c in index.document_chunks(d.doc_id)) for p, d in docs.items()
     },
@@ -97,9 +99,10 @@ def index_state(home: Path) -> dict[str, Any]:
     return state
 
 
-def expected_chunks(path: Path, settings: Settings) -> list[str]:
-    """The content part of the chunk ids that the current text of `path` yields."""
-    doc = load_document(path, None, settings.ingest)
+def expected_chunks(path: Path, settings: Settings, doc_id: str) -> list[str]:
+    """The content part of the chunk ids that the current text of `path` yields as document `doc_id` (the
+    indexer names documents; planN.md becomes planN)."""
+    doc = load_document(path, SourceInfo(doc_id=doc_id, title="", level="other"), settings.ingest)
     return sorted(c.chunk_id.split(":", 1)[1] for c in chunk_document(doc, settings.ingest.chunk_chars))
 
 
@@ -110,7 +113,7 @@ def assert_repaired(home: Path, settings: Settings, paths: list[Path]) -> None:
     assert len(state["records"]) == len(paths)
     for path in paths:  # no duplicates, nothing left of an older text
         key = str(path.resolve())
-        assert state["chunks"][key] == expected_chunks(path, settings)
+        assert state["chunks"][key] == expected_chunks(path, settings, state["doc_ids"][key])
         assert state["records"][key] == len(state["chunks"][key])
     assert sum(state["records"].values()) == len(state["sqlite"])
     for ids in state["bm25"].values():
@@ -125,11 +128,11 @@ def test_sigkill_at_each_write_stage_is_repaired(tmp_path: Path, embed_cache: Pa
     settings = make_settings(home, embed_cache)
     docs = tmp_path / "docs"
     docs.mkdir()
-    old = {p: expected_chunks(p, settings) for p in write_docs(docs, 0)}
+    old = {p: expected_chunks(p, settings, p.stem) for p in write_docs(docs, 0)}
     run_dxa(home, "ingest", *map(str, old), "--no-progress")
 
     paths = write_docs(docs, 1)  # new text for all three: chunks to add, old ones to delete
-    new = {p: expected_chunks(p, settings) for p in paths}
+    new = {p: expected_chunks(p, settings, p.stem) for p in paths}
     with (tmp_path / "child.log").open("wb") as log:
         child = subprocess.Popen(
             [sys.executable, "-c", PAUSING_DXA, stage, "2", "ingest", *map(str, paths), "--no-progress"],

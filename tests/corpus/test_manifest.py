@@ -122,7 +122,7 @@ def test_shipped_file_exists_and_matches_its_checksum(entries: list[ManifestEntr
 def test_every_document_in_corpus_is_in_the_manifest(entries: list[ManifestEntry]) -> None:
     """Every document file (what `dxa ingest` would read) is described; data files such as the
     整合表's reviewed synonym table (synonyms.toml) are not documents."""
-    from ingest.indexer import SUPPORTED_SUFFIXES
+    from ingest.loaders import SUPPORTED_SUFFIXES
 
     listed = {e.path for e in entries if e.path is not None}
     on_disk = {

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from assistant.types import Block, LoadedDocument, SourceInfo
-from ingest.chunk import chunk_document, parse_heading
+from ingest.chunk import chunk_document
+from ingest.headings import parse_heading
 from ingest.normalize import find_noise_lines, normalize_text
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

@@ -18,6 +18,7 @@ import pytest
 from assistant.pipeline import Pipeline
 from assistant.retrieve import Filters
 from assistant.types import SourceInfo
+from ingest.doc_ids import assign_doc_id
 from ingest.indexer import ingest_file, ingest_paths, summary_lines
 from ingest.manifest import load_manifest
 from tests.conftest import make_settings
@@ -31,6 +32,21 @@ def write(path: Path, text: str) -> Path:
 
 def texts(pipeline: Pipeline, doc_id: str) -> str:
     return " ".join(c.text for c in pipeline.index.document_chunks(doc_id))
+
+
+def test_doc_id_is_a_stable_readable_slug(settings, tmp_path: Path) -> None:
+    index = Pipeline(settings).index  # empty: every file gets the readable id of its name
+
+    def doc_id(name: str) -> str:
+        return assign_doc_id(index, tmp_path / name)
+
+    assert doc_id("20230609_policies_priority_outline_05.pdf") == "20230609-policies-priority-outline-05"
+    assert doc_id("ＤＸ Plan (v2).pdf") == "dx-plan-v2"  # full-width folded to ascii first
+    assert doc_id("厚木市総合計画.pdf") == "厚木市総合計画"  # Japanese stays readable
+    assert doc_id("厚木市DX計画.pdf") == "厚木市dx計画"
+    assert doc_id("県DX計画.pdf") == "県dx計画"
+    assert doc_id("\x1b[31m（）.txt") == "31m"  # escape characters never reach an id
+    assert doc_id("（）.txt") == "doc"
 
 
 def test_same_file_name_in_two_folders_gives_two_documents(settings, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunk import parse_heading
+from ingest.headings import parse_heading
 from ingest.normalize import clean_page, find_noise_lines, normalize_text, original_span
 
 ROW = re.compile(r"^令和\d+年\d+月 ")

@@ -53,7 +53,7 @@ def test_the_child_speaks_json(tmp_path: Path) -> None:
 
     path = make_pdf(tmp_path / "two.pdf", ["一ページ目。", "二ページ目。"])
     proc = subprocess.run(
-        [*pdf.WORKER, "--max-pages", "1", "--memory-mb", "2048"], input=path.read_bytes(), capture_output=True
+        [*pdf.WORKER, "--max-pages", "1", "--memory-mib", "2048"], input=path.read_bytes(), capture_output=True
     )
     assert json.loads(proc.stdout) == {"error": "too_many_pages", "values": {"n": 2, "limit": 1}}
 

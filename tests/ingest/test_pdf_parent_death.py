@@ -19,7 +19,7 @@ PARENT = """
 import sys
 from pathlib import Path
 from ingest.pdf import read_pdf
-read_pdf(Path(sys.argv[1]).read_bytes(), max_pages=10, time_limit_s=600, memory_mb=4096)
+read_pdf(Path(sys.argv[1]).read_bytes(), max_pages=10, time_limit_s=600, memory_mib=4096)
 """
 
 

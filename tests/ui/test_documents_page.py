@@ -70,3 +70,18 @@ def test_upload_then_removal_refreshes_the_page_and_resets_the_form(ui_home: Pat
     assert at.selectbox(key="manage_doc").value in before
     assert at.checkbox(key="confirm_remove").value is False  # the next removal needs a new confirmation
     assert at.button(key="remove").disabled
+
+
+def test_a_word_document_is_accepted_and_indexed(ui_home: Path, tmp_path: Path) -> None:
+    from tests.factories import make_docx
+
+    docx = make_docx(tmp_path / "sokeikaku.docx")
+    at = admin_page()
+    uploader = at.file_uploader[0]
+    assert ".docx" in list(uploader.proto.type) and "Word（.docx）" in uploader.proto.label  # from the registry
+    uploader.set_value(("sokeikaku.docx", docx.read_bytes(), "application/octet-stream"))
+    at.selectbox(key="upload_level").set_value("city")
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at = wait_for_jobs(at, ui_home)
+    assert "sokeikaku" in listed(at)

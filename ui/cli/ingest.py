@@ -130,8 +130,8 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         "none",
         "--runner.magicEnabled",  # pages call st.* explicitly; a bare expression is never displayed
         "false",
-        "--server.maxUploadSize",  # MB; the 資料管理 page enforces settings.ingest.max_file_mb exactly
-        str(max(1, math.ceil(settings.ingest.max_file_mb))),
+        "--server.maxUploadSize",  # MiB, as the 資料管理 page enforces settings.ingest.max_file_mib exactly
+        str(max(1, math.ceil(settings.ingest.max_file_mib))),
     ]
     print(f"UI: http://{settings.ui.address}:{port}", file=sys.stderr)
     sys.stderr.flush()

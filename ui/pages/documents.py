@@ -17,8 +17,9 @@ import streamlit as st
 
 from assistant.errors import DXAError
 from assistant.types import SourceInfo
-from ingest.indexer import SUPPORTED_SUFFIXES, assign_doc_id
+from ingest.doc_ids import assign_doc_id
 from ingest.jobs import DONE, FAILED, INDEXING, QUEUED, Job, JobStore, current_jobs, start_ingest_job
+from ingest.loaders import FORMATS_JA, MIB, SUPPORTED_SUFFIXES
 from ui.activity import record_admin_event
 from ui.common import get_pipeline, get_settings, require_role
 from ui.render import level_label, local_time, md
@@ -103,11 +104,11 @@ def safe_filename(name: str) -> str:
 
 
 st.subheader("資料を登録")
-max_mb = settings.ingest.max_file_mb
+max_mib = settings.ingest.max_file_mib
 types = sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
 with st.form("upload", clear_on_submit=False):
     upload = st.file_uploader(  # a new key after each upload: a file uploader cannot be reset by value
-        f"ファイル（PDF・テキスト・Markdown・GeoPackage、{max_mb:g}MBまで）",
+        f"ファイル（{FORMATS_JA}、{max_mib:g}MiBまで）",
         type=types,
         key=f"upload_file_{st.session_state.get('upload_round', 0)}",
     )
@@ -130,9 +131,9 @@ if submitted:
     elif level is None:
         st.error("区分（市・県・国・その他）を選んでください。")
     elif Path(upload.name).suffix.lower() not in SUPPORTED_SUFFIXES:
-        st.error(f"{md(upload.name)}: この形式は登録できません（PDF・テキスト・Markdown・GeoPackage のみ）。")
-    elif upload.size > max_mb * 1_000_000:
-        st.error(f"{md(upload.name)}: ファイルが大きすぎます（{upload.size / 1_000_000:.1f}MB、上限 {max_mb:g}MB）。")
+        st.error(f"{md(upload.name)}: この形式は登録できません（{FORMATS_JA} のみ）。")
+    elif upload.size > max_mib * MIB:
+        st.error(f"{md(upload.name)}: ファイルが大きすぎます（{upload.size / MIB:.1f}MiB、上限 {max_mib:g}MiB）。")
     else:
         data = upload.getvalue()
         folder = settings.home / "uploads"

@@ -1,0 +1,87 @@
+"""Plain text and Markdown: one block, decoded from UTF-8, UTF-16 (with a BOM) or Shift_JIS."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from pathlib import Path
+
+from assistant.config import IngestSettings
+from assistant.types import Block, LoadedDocument, SourceInfo
+from ingest.digest import SPANS_META, is_digest, prepare_digest
+from ingest.loaders.base import (
+    BlockFlags,
+    Message,
+    check_doc_chars,
+    file_source,
+    first_line_title,
+    ingest_error,
+    read_bytes,
+)
+
+MESSAGES: dict[str, Message] = {
+    "blank_text": Message(
+        "empty",
+        "the file contains only whitespace",
+        "ファイルに本文がありません（空白のみです）",
+        "Check that the right file was chosen.",
+        "取り込むファイルが正しいか確認してください。",
+    ),
+    "undecodable": Message(
+        "unreadable",
+        "the text encoding could not be recognised (tried UTF-8 and Shift_JIS)",
+        "文字コードを判別できないため読み込めません（UTF-8とShift_JISを試しました）",
+        "Open it in a text editor and save it as UTF-8.",
+        "テキストエディタで開き、UTF-8で保存し直してください。",
+    ),
+}
+
+
+class TextLoader:
+    """The whole file as one block; our own digests (ingest/digest.py) keep their statements only."""
+
+    kind = "text"
+    suffixes = frozenset({".txt", ".md", ".markdown"})
+    label = "text (.txt, .md)"
+    label_ja = "テキスト（.txt、.md）"
+    flags = BlockFlags()
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return False  # text has no signature: only its name says so
+
+    def load(self, path: Path, source: SourceInfo | None, settings: IngestSettings) -> LoadedDocument:
+        data = read_bytes(path)
+        text = _decode(path, data)
+        if not text.strip():
+            raise ingest_error(path, MESSAGES["blank_text"])
+        check_doc_chars(path, text, settings)
+        block = Block(text=text, page=None)
+        if is_digest(text):  # our own digest: index its statements, not its bookkeeping (ingest/digest.py)
+            digest = prepare_digest(text)
+            block = Block(text=digest.text, page=None, meta={SPANS_META: digest.spans_json()})
+        return LoadedDocument(
+            source=source or file_source(path, first_line_title(text)),
+            path=path,
+            sha256=hashlib.sha256(data).hexdigest(),
+            kind="text",
+            blocks=(block,),
+        )
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """UTF-8 (BOM or not), UTF-16 with a BOM, then cp932 (Shift_JIS as Windows writes it)."""
+    encodings = ["utf-16"] if data.startswith((b"\xff\xfe", b"\xfe\xff")) else ["utf-8-sig", "cp932"]
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _looks_like_text(text):
+            return text.replace("\r\n", "\n").replace("\r", "\n")
+    raise ingest_error(path, MESSAGES["undecodable"])
+
+
+def _looks_like_text(text: str) -> bool:
+    """cp932 decodes almost any bytes; binary shows up as control and private-use characters."""
+    odd = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Co") and ch not in "\t\n\r\f")
+    return odd <= max(2, len(text) // 100)
