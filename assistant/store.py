@@ -53,7 +53,7 @@ TOKEN_SEP = "\x1f"
 # The points of the write order above where a crash leaves a state reconcile() must repair.
 WRITE_STAGES = ("after_chroma_add", "in_sqlite_transaction", "before_chroma_delete")
 # Called with the stage name at each of those points. Only the crash test's child process sets it
-# (tests/test_crash_and_network.py) to stop there and be SIGKILLed; the product never does.
+# (tests/ingest/test_crash_and_network.py) to stop there and be SIGKILLed; the product never does.
 WRITE_STAGE_HOOK: Callable[[str], None] | None = None
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.followup import Turn, is_followup, resolve, topic
-from tests.test_cli import run_json, store  # noqa: F401  (the CLI store fixture)
+from tests.ui.test_cli import run_json, store  # noqa: F401  (the CLI store fixture)
 
 
 @pytest.mark.parametrize(

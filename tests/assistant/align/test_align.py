@@ -14,7 +14,7 @@ from assistant.export import MATRIX_COLUMNS, matrix_markdown, matrix_xlsx
 from tests.conftest import make_settings
 from ui.cli import main
 
-DIGEST = Path(__file__).resolve().parents[2] / "corpus" / "national" / "jichitai-dx-digest.md"
+DIGEST = Path(__file__).resolve().parents[3] / "corpus" / "national" / "jichitai-dx-digest.md"
 
 
 @pytest.fixture(scope="module")
