@@ -9,6 +9,8 @@ meaning: a leading connective (じゃあ, では, ちなみに …), a demonstra
   (「データ・アーキテクトのほうは？」 after 「データ・エンジニアの募集で…」), or, when none does, follows it;
 - the previous question's leading clause (「…の募集で、」) is kept, since it says where to look.
 The previous question is itself resolved first, so a chain of follow-ups stays anchored.
+With a chat model, `rewrite` asks it for the stand-alone form instead and `accept_rewrite` keeps the
+reply only when it looks like a question made of the conversation's words; otherwise the rules apply.
 """
 
 from __future__ import annotations
@@ -17,8 +19,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from assistant.prompts import REWRITE_ANSWER_CHARS, REWRITE_TURNS, rewrite_prompt
 from assistant.sudachi import morphemes
+
+if TYPE_CHECKING:
+    from assistant.llm import ChatModel
 
 _CONNECTIVE = re.compile(r"^(?:じゃあ|じゃ|では|それでは|それなら|なら|ちなみに|あと|また|さらに|それで)[、,，\s]*")
 _DEMONSTRATIVE = re.compile(r"(?:その|この|あの)(?=\S)|(?:それら|これら|それ|これ)(?=[はがをにでのもと]|$)")
@@ -135,3 +142,49 @@ def resolve(question: str, history: Sequence[Turn]) -> str:
             return previous.replace(best, x, 1)
     stem = _QUESTION_TAIL.sub("", previous)
     return f"{stem}。{body}"
+
+
+# -- with a chat model -------------------------------------------------------------------------
+REWRITE_MAX_CHARS = 200  # no stand-alone question needs more (staffqa's longest is about 110)
+REWRITE_MARGIN_CHARS = 30  # beyond the question and the turns it draws on
+REWRITE_MIN_SHARE = 0.5  # of the reply's bigrams that must come from the conversation
+_LABEL = re.compile(r"^(?:書き換え(?:後)?の?質問|書き換え(?:後)?|質問)\s*[:：]")
+_QUOTES = {"「": "」", "『": "』", '"': '"', "“": "”"}
+_MARKUP = re.compile(r"[<>＜＞`#*]|[\[［]\s*[0-9０-９]{1,3}\s*[\]］]|^[-・]")
+_INNER_STOP = re.compile(r"[。！？!?](?=.)")
+_ASKING = re.compile(
+    r"(?:[？?]|か|の|は|って|ください|教えて|知りたい)。?$|何|いつ|どこ|誰|だれ|どれ|どの|どう|なぜ|いくつ|いくら"
+)
+_PUNCT = re.compile(r"[\W_]")
+
+
+def accept_rewrite(reply: str, question: str, history: Sequence[Turn]) -> str | None:
+    """The chat model's stand-alone question when it looks like one, else None (the rules take over).
+
+    Rejected, conservatively: an empty reply, more than one line or sentence, longer than the question
+    and the turns it draws on need, markup or [n] markers, no question form (an answer or a statement),
+    or mostly words the conversation does not contain (an invention rather than a rewrite)."""
+    text = reply.strip()
+    if "\n" in text:
+        return None
+    text = _LABEL.sub("", text).strip()
+    if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+        text = text[1:-1].strip()
+    recent = list(history)[-REWRITE_TURNS:]
+    limit = len(_flat(question)) + sum(len(_flat(t.question)) for t in recent) + REWRITE_MARGIN_CHARS
+    if not text or len(text) > min(REWRITE_MAX_CHARS, limit):
+        return None
+    if _MARKUP.search(text) or _INNER_STOP.search(text) or not _ASKING.search(text):
+        return None
+    said = "".join([question] + [t.question + t.answer[:REWRITE_ANSWER_CHARS] for t in recent])
+    words = _bigrams(_PUNCT.sub("", text))
+    if len(words & _bigrams(_PUNCT.sub("", said))) < REWRITE_MIN_SHARE * len(words):
+        return None
+    return text
+
+
+def rewrite(question: str, history: Sequence[Turn], model: ChatModel) -> str | None:
+    """The chat model's stand-alone form of follow-up `question`, or None when the reply fails
+    `accept_rewrite`; a client failure raises `LLMError` (the caller falls back to `resolve`)."""
+    system, user = rewrite_prompt(question, history)
+    return accept_rewrite(model.complete(system, user), question, history)

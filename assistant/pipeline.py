@@ -16,7 +16,7 @@ from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embed import CachedEmbedder, build_embedder
 from assistant.errors import LLMError
-from assistant.followup import Turn, resolve
+from assistant.followup import Turn, resolve, rewrite
 from assistant.llm import ChatModel
 from assistant.retrieve import Filters, Retriever, SearchResult
 from assistant.store import Index
@@ -124,7 +124,7 @@ class Pipeline:
         in `answer.run_id`; without it nothing is recorded (tests, calibration scripts)."""
         started = time.perf_counter()
         asked = question
-        question = resolve(question, history)
+        question, resolve_timings = self.resolve(question, history, mode)
         result = self.search(question, k, filters)
         answer: Answer | None = None
         notice = ""
@@ -143,10 +143,35 @@ class Pipeline:
         answer.question, answer.resolved_question = asked, question
         answer.retrieved = [h.chunk.chunk_id for h in result.hits]
         answer.timings_ms.update(result.timings_ms)
+        answer.timings_ms.update(resolve_timings)
         answer.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000
         if user is not None:
             answer.run_id = self.record(answer, user, filters, mode=mode, session=session)
         return answer
+
+    def resolve(self, question: str, history: Sequence[Turn], mode: str | None = None) -> tuple[str, dict[str, float]]:
+        """The stand-alone form of `question` and its timings. With history and an LLM in use, the chat
+        model's rewrite when `accept_rewrite` keeps it (`resolve_llm_ms` is then set); otherwise, and
+        on any LLM failure (logged, not shown), the rule-based `resolve`. A first turn costs nothing."""
+        if not history:
+            return question, {}
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        resolved: str | None = None
+        if self.use_llm(mode):
+            try:
+                resolved = rewrite(question, history, self.require_model())
+            except LLMError as exc:
+                log.warning("LLM rewrite of the follow-up failed, using the rules: %s", exc)
+            else:
+                if resolved is None:
+                    log.warning("LLM rewrite of %r did not look like a question, using the rules", question)
+                else:
+                    timings["resolve_llm_ms"] = (time.perf_counter() - t0) * 1000
+        if resolved is None:
+            resolved = resolve(question, history)
+        timings["resolve_ms"] = (time.perf_counter() - t0) * 1000
+        return resolved, timings
 
     def record(
         self, answer: Answer, user: str, filters: Filters | None = None, *, mode: str | None = None, session: str = ""
