@@ -9,8 +9,12 @@ rows of the other documents and the held-out document's rows are predicted; the 
 Two rules are compared on the same features: "score only" (the best passage, whatever it says) and
 "evidence rule" (assistant/align/evidence.py). `--old-module FILE` also scores the matrix of another
 align module (e.g. the one before issue 13, `git show 33f0f40:assistant/align.py > /tmp/align_old.py`).
+`--llm` runs the same labelled rows through the LLM path instead (whatever DXA_LLM__* configures: the
+same prompt builder, JSON parsing and evidence / quote re-check as `dxa align` with an LLM), printing
+the same figures plus the replies that could not be read and the picks the re-check dropped, then
+drafts the four 体系 sections with the LLM and runs `dxa draft check` on each.
 Run (the store should hold the bundled corpus and the 重点計画 2023 PDF):
-    python -m eval.bench_alignment --store DIR [--labels eval/alignment/labels.yaml] [--old-module FILE]
+    python -m eval.bench_alignment --store DIR [--labels eval/alignment/labels.yaml] [--old-module FILE] [--llm]
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import itertools
 import re
 import sys
 import unicodedata
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +43,18 @@ from assistant.align import (
     is_content,
     pair_features,
 )
+from assistant.align.judge import NOT_EVIDENCE, QUOTE_NOT_FOUND
+from assistant.align.matrix import build_matrix
 from assistant.config import REPO_ROOT, PlanSettings, Settings
+from assistant.draft import check_draft, has_polite_ending, llm_draft
+from assistant.errors import LLMError
+from assistant.export import draft_markdown
 from assistant.pipeline import Pipeline
 from assistant.types import Chunk
 
 DEFAULT_LABELS = REPO_ROOT / "eval" / "alignment" / "labels.yaml"
 FEATURES = ("dense", "heading", "sentence", "reverse")
+SECTIONS = ("市民サービスのＤＸ", "地域社会のＤＸ", "行政事務のＤＸ", "ＤＸ推進基盤の整備")  # the 体系 sections
 GRID = (0.0, 0.5, 1.0, 2.0)
 
 
@@ -63,10 +74,13 @@ class LabelledRow:
         return bool(last) and any(last.startswith(r) or r.startswith(last) for r in self.relevant)
 
 
-def labelled_rows(items: list[AlignItem], labels: dict[str, Any]) -> list[LabelledRow]:
+def labelled_rows(items: list[AlignItem], labels: dict[str, Any], docs: set[str] | None = None) -> list[LabelledRow]:
+    """The labelled rows as item indexes; `docs` keeps only the rows of these documents."""
     out = []
     for row in labels["rows"]:
         it = row["item"]
+        if docs is not None and it["doc_id"] not in docs:
+            continue
         found = [
             i
             for i, x in enumerate(items)
@@ -189,19 +203,106 @@ def report(name: str, rows: list[LabelledRow], out: Outcome) -> str:
     return f"{name:<42} row accuracy {acc:.3f} ({round(acc * len(rows))}/{len(rows)})  evidence precision {prec:.3f} ({rel}/{n})  content-less evidence {bad}"
 
 
+# -- the LLM path ---------------------------------------------------------------------------------------
+@dataclass
+class LLMRun:
+    """The labelled rows judged through the LLM path, and what the re-check did."""
+
+    outcome: Outcome
+    status: Counter[str]  # ok / unreadable / failed / rejected, per row
+    dropped: Counter[str]  # re-check drops by kind: quote not in passage, pick not evidence, verdict → 記載なし
+    rows: list[Any] = field(default_factory=list)  # the AlignmentRows, in labelled order
+
+
+def llm_rows(pipeline: Pipeline, rows: list[LabelledRow], items: list[AlignItem], plan: PlanSettings) -> LLMRun:
+    """Each labelled row judged by the configured chat model, as `dxa align` does with an LLM."""
+    matrix = build_matrix(pipeline, use_llm=True, plan=plan, only={r.index for r in rows})
+    by_id = {r.item.item_id: r for r in matrix.rows}
+    got = [by_id[items[r.index].item_id] for r in rows]
+    dropped: Counter[str] = Counter()
+    for row in got:
+        for note in row.dropped:
+            kind = next((k for k in (QUOTE_NOT_FOUND, NOT_EVIDENCE) if k in note), note)
+            dropped["verdict → 記載なし" if note.startswith("verdict") else kind] += 1
+    outcome = Outcome([row.verdict for row in got], [[c.chunk for c in row.city_quotes] for row in got])
+    return LLMRun(outcome, Counter(row.llm_status for row in got), dropped, got)
+
+
+@dataclass
+class DraftRun:
+    section: str
+    ok: bool  # the model answered (else: the error)
+    error: str = ""
+    sentences: int = 0  # checked by `dxa draft check`
+    unsupported: list[str] = field(default_factory=list)  # by the check of the Markdown with its 出典
+    unknown: list[int] = field(default_factory=list)
+    polite: int = 0  # です・ます endings (asked: である調)
+    headings: list[str] = field(default_factory=list)
+
+
+def llm_drafts(pipeline: Pipeline, sections: tuple[str, ...] = SECTIONS) -> list[DraftRun]:
+    """Each section drafted by the chat model (`dxa draft … --mode llm --style dearu`), then checked."""
+    out = []
+    for title in sections:
+        try:
+            d = llm_draft(pipeline, title, f"「{title}」の施策の方向性", "dearu")
+        except LLMError as exc:
+            out.append(DraftRun(title, False, str(exc)[:120]))
+            continue
+        check = check_draft(draft_markdown(d), pipeline)
+        polite = sum(has_polite_ending(x.text) for s in d.sections for x in s.sentences)
+        headings = [s.heading for s in d.sections]
+        out.append(
+            DraftRun(title, True, "", check.sentences, check.unsupported, check.unknown_markers, polite, headings)
+        )
+    return out
+
+
+def llm_main(pipeline: Pipeline, rows: list[LabelledRow], items: list[AlignItem], plan: PlanSettings) -> None:
+    if not pipeline.settings.llm.configured:
+        raise SystemExit("--llm needs an endpoint: set DXA_LLM__MODEL (and DXA_LLM__BASE_URL, DXA_LLM__API_KEY)")
+    print(f"LLM: {pipeline.settings.llm.model} at {pipeline.settings.llm.base_url or '(default endpoint)'}")
+    run = llm_rows(pipeline, rows, items, plan)
+    print(report("LLM path (shipped candidates)", rows, run.outcome))
+    s = run.status
+    print(
+        f"  replies: {s['ok']} judged, {s['unreadable']} unreadable, {s['failed']} endpoint failures, "
+        f"{s['rejected']} rejected (every quote made up); those rows keep the threshold verdict"
+    )
+    d = run.dropped
+    print(
+        f"  re-check dropped: {d[QUOTE_NOT_FOUND]} picks quoting text not in the passage, "
+        f"{d[NOT_EVIDENCE]} picks not naming the item's subject, {d['verdict → 記載なし']} verdicts → 記載なし"
+    )
+    for r in llm_drafts(pipeline):
+        if not r.ok:
+            print(f"draft {r.section}: LLM failed ({r.error})")
+            continue
+        print(
+            f"draft {r.section}: {r.sentences} sentences checked, {len(r.unsupported)} unsupported, "
+            f"{len(r.unknown)} unknown markers, {r.polite} です・ます endings, headings {r.headings}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", required=True, help="index directory with the bundled corpus and the 重点計画 PDF")
     parser.add_argument("--labels", default=str(DEFAULT_LABELS))
     parser.add_argument("--old-module", help="another align module to score as 'before'")
     parser.add_argument("--show", action="store_true", help="print every labelled row")
+    parser.add_argument("--llm", action="store_true", help="run the rows and drafts through the configured LLM")
+    parser.add_argument(
+        "--indexed-only", action="store_true", help="keep only the labelled rows of documents the store holds"
+    )
     args = parser.parse_args()
     settings = Settings().with_store(args.store)
     pipeline = Pipeline(settings)
     plan = settings.plan
     labels = yaml.safe_load(Path(args.labels).read_text(encoding="utf-8"))
     items, city = find_items(pipeline, plan), city_chunks(pipeline, plan)
-    rows = labelled_rows(items, labels)
+    rows = labelled_rows(items, labels, {it.doc_id for it in items} if args.indexed_only else None)
+    if args.llm:
+        return llm_main(pipeline, rows, items, plan)
     feats = pair_features(pipeline, items, city, plan)
     rule = evidence_mask(items, city, plan)
     anything = np.ones_like(rule)

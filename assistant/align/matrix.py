@@ -13,7 +13,7 @@ import hashlib
 import logging
 import pickle
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 Verdict = Literal["対応あり", "一部対応", "記載なし"]
 VERDICTS: tuple[Verdict, ...] = ("対応あり", "一部対応", "記載なし")
 LLM_ALIGN_NOTICE = "生成AIによる判定に失敗した行は、類似度のしきい値で判定しています。"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -62,6 +62,8 @@ class AlignmentRow:
     judged_by: Literal["threshold", "llm"] = "threshold"
     related: list[Citation] = field(default_factory=list)  # 関連の可能性: near, but not evidence
     concepts: list[str] = field(default_factory=list)  # the key concepts the evidence had to name
+    llm_status: str = ""  # LLM path only: ok, unreadable, failed (endpoint) or rejected (made-up quotes)
+    dropped: list[str] = field(default_factory=list)  # LLM picks the re-check dropped, "passage n: why"
 
     @property
     def citations(self) -> list[Citation]:
@@ -86,6 +88,7 @@ class AlignmentRow:
             "citations": [side_citation(c, "source") for c in self.source_quotes]
             + [side_citation(c, "city") for c in self.city_quotes],
             "concepts": self.concepts,
+            "dropped": self.dropped,
             "related": [side_citation(c, "related") for c in self.related],
             "nearest": [
                 {
@@ -183,12 +186,18 @@ def _row_quotes(
     evidence: Sequence[Match],
     related: Sequence[Match],
     top_k: int,
+    given: Sequence[str] = (),
 ) -> tuple[list[Citation], list[Citation], list[Citation]]:
-    """(source quote, city evidence quotes, 関連の可能性: the first `top_k` related passages with content)."""
+    """(source quote, city evidence quotes, 関連の可能性: the first `top_k` related passages with content).
+
+    `given`: per evidence passage, a verified exact quote to show (the LLM's) or "" to pick one.
+    """
     target = f"{item.title}\n{item.text}"
     city: list[Citation] = []
-    for m in evidence:
-        c = _citation(len(city) + 2, m.chunk, target, m.score, concept_sentences(m.chunk, concepts))
+    for k, m in enumerate(evidence):
+        quote = given[k] if k < len(given) else ""
+        pool = [quote] if quote else concept_sentences(m.chunk, concepts)
+        c = _citation(len(city) + 2, m.chunk, target, m.score, pool)
         if c:
             city.append(c)
     near: list[Citation] = []
@@ -223,10 +232,20 @@ def _cache_file(pipeline: Pipeline, key: str) -> Path:
 
 
 def build_matrix(
-    pipeline: Pipeline, *, use_llm: bool | None = None, plan: PlanSettings | None = None, cache: bool = True
+    pipeline: Pipeline,
+    *,
+    use_llm: bool | None = None,
+    plan: PlanSettings | None = None,
+    cache: bool = True,
+    only: Collection[int] | None = None,
 ) -> AlignmentMatrix:
-    """The matrix for the current index, from the cache when neither the index nor the settings changed."""
+    """The matrix for the current index, from the cache when neither the index nor the settings changed.
+
+    `only`: build just these rows (indexes into find_items), uncached — the benchmark's labelled rows.
+    """
     plan = plan or pipeline.settings.plan
+    if only is not None:
+        return _build(pipeline, plan, bool(pipeline.use_llm() if use_llm is None else use_llm), set(only))
     llm = bool(pipeline.use_llm() if use_llm is None else use_llm)
     key = cache_key(pipeline, plan, llm)
     if cache:
@@ -261,8 +280,8 @@ def build_matrix(
     return matrix
 
 
-def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool) -> AlignmentMatrix:
-    from assistant.align.judge import judge_with_llm
+def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool, only: set[int] | None = None) -> AlignmentMatrix:
+    from assistant.align.judge import UnreadableJudgement, judge_with_llm, recheck
 
     items = find_items(pipeline, plan)
     city = city_chunks(pipeline, plan)
@@ -274,6 +293,8 @@ def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool) -> AlignmentMatrix
     failures = 0
     rows: list[AlignmentRow] = []
     for i, item in enumerate(items):
+        if only is not None and i not in only:
+            continue
         concepts = key_concepts(item.title, synonyms)
 
         def match(j: int, i: int = i) -> Match:
@@ -291,24 +312,26 @@ def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool) -> AlignmentMatrix
         nearby = [match(j) for j in d.related]  # every other passage, best first
         related = nearby[: plan.top_k]
         verdict, reason, judged_by = d.verdict, "", "threshold"
+        status, dropped, given = "", [], []
         if llm and city:
             candidates = [match(j) for j in dict.fromkeys([*d.evidence, *d.related])][: plan.top_k * 2]
             try:
-                verdict, picked, reason = judge_with_llm(pipeline, item, candidates)
-                judged_by = "llm"
-                chosen = [candidates[k] for k in picked if candidates[k].evidence]
-                if verdict != "記載なし" and not chosen:
-                    chosen = [m for m in candidates if m.evidence][:1]
-                if verdict != "記載なし" and not chosen:  # the re-check: no passage names the item's subject
-                    verdict = "記載なし"
-                    reason = f"{reason}（根拠とされた記述は項目の主題に触れていないため記載なしとしました）"
-                evidence = chosen if verdict != "記載なし" else []
+                check = recheck(judge_with_llm(pipeline, item, candidates), candidates)
+                status, dropped = check.status, check.dropped
+            except LLMError as exc:
+                status = "unreadable" if isinstance(exc, UnreadableJudgement) else "failed"
+                log.warning("LLM judgement failed for %s: %s", item.item_id, exc)
+            if status == "ok":
+                verdict, reason, judged_by = check.verdict, check.reason, "llm"
+                evidence = [candidates[k] for k in check.evidence]
+                given = [check.quotes.get(k, "") for k in check.evidence]
                 nearby = [m for m in candidates if m not in evidence]
                 related = nearby[: plan.top_k]
-            except LLMError as exc:
+            else:
                 failures += 1
-                log.warning("LLM judgement failed for %s: %s", item.item_id, exc)
-        source_quotes, city_quotes, near = _row_quotes(item, concepts, evidence, nearby, plan.top_k)
+                if status == "rejected":
+                    reason = "生成AIの根拠の引用が市の記述に見当たらないため、しきい値で判定しました"
+        source_quotes, city_quotes, near = _row_quotes(item, concepts, evidence, nearby, plan.top_k, given)
         rows.append(
             AlignmentRow(
                 item,
@@ -321,6 +344,8 @@ def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool) -> AlignmentMatrix
                 judged_by,  # type: ignore[arg-type]
                 near,
                 list(concepts),
+                status,
+                dropped,
             )
         )
     notice = LLM_ALIGN_NOTICE if failures else ""
