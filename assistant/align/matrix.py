@@ -13,14 +13,20 @@ import hashlib
 import logging
 import pickle
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from assistant.align.evidence import concept_sentences, content_sentences, key_concepts, load_synonyms
+from assistant.align.evidence import (
+    concept_coverage,
+    concept_sentences,
+    content_sentences,
+    key_concepts,
+    load_synonyms,
+)
 from assistant.align.features import pair_features
 from assistant.align.items import AlignItem, city_chunks, city_label, find_items
 from assistant.answer.citations import bigrams, split_sentences, verify_quote
@@ -143,13 +149,26 @@ class RowDecision:
     related: list[int]  # nearest non-evidence city indexes (関連の可能性)
 
 
-def decide_row(scores: np.ndarray, eligible: np.ndarray, thresholds: tuple[float, float], top_k: int) -> RowDecision:
-    """The verdict from the best evidence passage; the rest of the top passages are 関連の可能性."""
+def decide_row(
+    scores: np.ndarray,
+    eligible: np.ndarray,
+    thresholds: tuple[float, float],
+    top_k: int,
+    coverage: Callable[[list[int]], float] | None = None,
+    full_coverage: float | None = None,
+) -> RowDecision:
+    """The verdict from the best evidence passage; the rest of the top passages are 関連の可能性.
+
+    With `full_coverage`, 対応あり also needs the shown evidence to name at least that share of the
+    item's key concepts (`coverage` of the shown city indexes); a row short of it is 一部対応.
+    """
     order = [int(j) for j in np.argsort(-scores, kind="stable")]
     ev = [j for j in order if eligible[j]]
     best = float(scores[ev[0]]) if ev else float(scores[order[0]]) if order else 0.0
     verdict = verdict_for(best, thresholds) if ev else "記載なし"
     shown = [j for j in ev if scores[j] >= thresholds[0]][:top_k] if verdict != "記載なし" else []
+    if verdict == "対応あり" and full_coverage is not None and coverage is not None and coverage(shown) < full_coverage:
+        verdict = "一部対応"
     related = [j for j in order if j not in shown]  # all, best first: the row shows the first with content
     return RowDecision(verdict, best, shown, related)
 
@@ -307,7 +326,14 @@ def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool, only: set[int] | N
                 bool(eligible[i, j]),
             )
 
-        d = decide_row(scores[i], eligible[i], thresholds, plan.top_k) if city else RowDecision("記載なし", 0, [], [])
+        def cover(js: list[int], concepts: dict[str, set[str]] = concepts) -> float:
+            return concept_coverage([city[j] for j in js], concepts)
+
+        d = (
+            decide_row(scores[i], eligible[i], thresholds, plan.top_k, cover, plan.full_coverage)
+            if city
+            else RowDecision("記載なし", 0, [], [])
+        )
         evidence = [match(j) for j in d.evidence]
         nearby = [match(j) for j in d.related]  # every other passage, best first
         related = nearby[: plan.top_k]

@@ -24,6 +24,7 @@ from assistant.pipeline import Pipeline
 from assistant.prompts import format_passage
 from assistant.types import Hit
 from eval import bench_alignment as bench
+from eval import bench_alignment_llm as bench_llm
 from tests.conftest import make_settings
 from tests.fake_openai import FakeOpenAI
 
@@ -76,9 +77,9 @@ def test_labelled_rows_and_drafts_through_the_llm_path(corpus_pipeline, labelled
     with FakeOpenAI(reply) as fake:
         llm = LLMSettings(model="test", base_url=fake.url, api_key="x", timeout_s=10)
         pipeline = Pipeline(corpus_pipeline.settings.model_copy(update={"llm": llm}))
-        run = bench.llm_rows(pipeline, rows, items, plan)
+        run = bench_llm.llm_rows(pipeline, rows, items, plan)
         align_requests = list(fake.requests)
-        drafts = bench.llm_drafts(pipeline)
+        drafts = bench_llm.llm_drafts(pipeline)
 
     # every labelled row was asked once, with exactly what the prompt builder writes for its candidates
     assert len(align_requests) == len(rows)
@@ -124,7 +125,7 @@ def test_labelled_rows_and_drafts_through_the_llm_path(corpus_pipeline, labelled
     assert 0.0 <= acc <= 1.0 and 0.0 <= prec <= 1.0
 
     # drafts: each section through the model; the check flags exactly the invented sentence
-    assert [d.section for d in drafts] == list(bench.SECTIONS) and all(d.ok for d in drafts)
+    assert [d.section for d in drafts] == list(bench_llm.SECTIONS) and all(d.ok for d in drafts)
     for d in drafts:
         assert d.headings == ["背景", "本市の方向性（案）"] and d.sentences >= 1 and d.unknown == []
         assert d.unsupported == ([INVENTED] if d.section == INVENTED_SECTION else []), d.section
