@@ -2,8 +2,9 @@
 
 A row's verdict comes from its best *evidence* passage (one that names the item's key concepts,
 see evidence.py); passages that score high without naming them are shown as 関連の可能性 below the
-row, never as evidence. With an LLM configured, the model judges each row from the top passages and
-the same evidence rule re-checks the passages it picked. Built matrices are cached (in memory and in
+row, never as evidence; 対応あり also needs the shown evidence to name every key concept of the item
+(plan.full_coverage). With an LLM configured, the model judges each row from the top passages, and
+the same evidence rule and an exact-quote check re-check the passages it picked (judge.recheck). Built matrices are cached (in memory and in
 the app's cache directory) until the index generation or the settings change.
 """
 
