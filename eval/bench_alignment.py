@@ -53,6 +53,7 @@ from assistant.align.evidence import nfkc
 from assistant.config import REPO_ROOT, PlanSettings, Settings
 from assistant.pipeline import Pipeline
 from assistant.types import Chunk
+from eval.bench_alignment_llm import describe, llm_drafts, llm_rows
 
 DEFAULT_LABELS = REPO_ROOT / "eval" / "alignment" / "labels.yaml"
 FEATURES = ("dense", "heading", "sentence", "reverse")
@@ -312,6 +313,17 @@ def report(name: str, rows: list[LabelledRow], out: Outcome) -> str:
     return f"{name:<42} row accuracy {acc:.3f} ({round(acc * len(rows))}/{len(rows)})  evidence precision {prec:.3f} ({rel}/{n})  content-less evidence {bad}"
 
 
+def llm_main(pipeline: Pipeline, rows: list[LabelledRow], items: list[AlignItem], plan: PlanSettings) -> None:
+    """`--llm`: the labelled rows and the four drafts through the configured chat model."""
+    if not pipeline.settings.llm.configured:
+        raise SystemExit("--llm needs an endpoint: set DXA_LLM__MODEL (and DXA_LLM__BASE_URL, DXA_LLM__API_KEY)")
+    print(f"LLM: {pipeline.settings.llm.model} at {pipeline.settings.llm.base_url or '(default endpoint)'}")
+    run = llm_rows(pipeline, [r.index for r in rows], items, plan)
+    print(report("LLM path (shipped candidates)", rows, Outcome(run.verdicts, run.shown)))
+    for line in describe(run, llm_drafts(pipeline)):
+        print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", required=True, help="index directory with the bundled corpus and the 重点計画 PDF")
@@ -330,8 +342,6 @@ def main() -> None:
     items, city = find_items(pipeline, plan), city_chunks(pipeline, plan)
     rows = labelled_rows(items, labels, {it.doc_id for it in items} if args.indexed_only else None)
     if args.llm:
-        from eval.bench_alignment_llm import llm_main
-
         return llm_main(pipeline, rows, items, plan)
     feats = pair_features(pipeline, items, city, plan)
     rule = evidence_mask(items, city, plan)

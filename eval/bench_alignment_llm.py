@@ -20,7 +20,7 @@ from assistant.draft import check_draft, has_polite_ending, llm_draft
 from assistant.errors import LLMError
 from assistant.export import draft_markdown
 from assistant.pipeline import Pipeline
-from eval.bench_alignment import LabelledRow, Outcome, report
+from assistant.types import Chunk
 
 SECTIONS = ("市民サービスのＤＸ", "地域社会のＤＸ", "行政事務のＤＸ", "ＤＸ推進基盤の整備")  # the 体系 sections
 
@@ -29,24 +29,25 @@ SECTIONS = ("市民サービスのＤＸ", "地域社会のＤＸ", "行政事�
 class LLMRun:
     """The labelled rows judged through the LLM path, and what the re-check did."""
 
-    outcome: Outcome
+    verdicts: list[str]  # per labelled row
+    shown: list[list[Chunk]]  # the evidence passages per row
     status: Counter[str]  # ok / unreadable / failed / rejected, per row
     dropped: Counter[str]  # re-check drops by kind: quote not in passage, pick not evidence, verdict → 記載なし
     rows: list[Any] = field(default_factory=list)  # the AlignmentRows, in labelled order
 
 
-def llm_rows(pipeline: Pipeline, rows: list[LabelledRow], items: list[AlignItem], plan: PlanSettings) -> LLMRun:
-    """Each labelled row judged by the configured chat model, as `dxa align` does with an LLM."""
-    matrix = build_matrix(pipeline, use_llm=True, plan=plan, only={r.index for r in rows})
+def llm_rows(pipeline: Pipeline, indexes: list[int], items: list[AlignItem], plan: PlanSettings) -> LLMRun:
+    """The rows `indexes` (into `items`) judged by the configured chat model, as `dxa align` does with an LLM."""
+    matrix = build_matrix(pipeline, use_llm=True, plan=plan, only=set(indexes))
     by_id = {r.item.item_id: r for r in matrix.rows}
-    got = [by_id[items[r.index].item_id] for r in rows]
+    got = [by_id[items[i].item_id] for i in indexes]
     dropped: Counter[str] = Counter()
     for row in got:
         for note in row.dropped:
             kind = next((k for k in (QUOTE_NOT_FOUND, NOT_EVIDENCE) if k in note), note)
             dropped["verdict → 記載なし" if note.startswith("verdict") else kind] += 1
-    outcome = Outcome([row.verdict for row in got], [[c.chunk for c in row.city_quotes] for row in got])
-    return LLMRun(outcome, Counter(row.llm_status for row in got), dropped, got)
+    shown = [[c.chunk for c in row.city_quotes] for row in got]
+    return LLMRun([row.verdict for row in got], shown, Counter(row.llm_status for row in got), dropped, got)
 
 
 @dataclass
@@ -79,27 +80,21 @@ def llm_drafts(pipeline: Pipeline, sections: tuple[str, ...] = SECTIONS) -> list
     return out
 
 
-def llm_main(pipeline: Pipeline, rows: list[LabelledRow], items: list[AlignItem], plan: PlanSettings) -> None:
-    if not pipeline.settings.llm.configured:
-        raise SystemExit("--llm needs an endpoint: set DXA_LLM__MODEL (and DXA_LLM__BASE_URL, DXA_LLM__API_KEY)")
-    print(f"LLM: {pipeline.settings.llm.model} at {pipeline.settings.llm.base_url or '(default endpoint)'}")
-    run = llm_rows(pipeline, rows, items, plan)
-    print(report("LLM path (shipped candidates)", rows, run.outcome))
-    s = run.status
-    print(
+def describe(run: LLMRun, drafts: list[DraftRun]) -> list[str]:
+    """The counts the benchmark prints under its figures: replies, re-check drops, and each draft's check."""
+    s, d = run.status, run.dropped
+    lines = [
         f"  replies: {s['ok']} judged, {s['unreadable']} unreadable, {s['failed']} endpoint failures, "
-        f"{s['rejected']} rejected (every quote made up); those rows keep the threshold verdict"
-    )
-    d = run.dropped
-    print(
+        f"{s['rejected']} rejected (every quote made up); those rows keep the threshold verdict",
         f"  re-check dropped: {d[QUOTE_NOT_FOUND]} picks quoting text not in the passage, "
-        f"{d[NOT_EVIDENCE]} picks not naming the item's subject, {d['verdict → 記載なし']} verdicts → 記載なし"
-    )
-    for r in llm_drafts(pipeline):
+        f"{d[NOT_EVIDENCE]} picks not naming the item's subject, {d['verdict → 記載なし']} verdicts → 記載なし",
+    ]
+    for r in drafts:
         if not r.ok:
-            print(f"draft {r.section}: LLM failed ({r.error})")
+            lines.append(f"draft {r.section}: LLM failed ({r.error})")
             continue
-        print(
+        lines.append(
             f"draft {r.section}: {r.sentences} sentences checked, {len(r.unsupported)} unsupported, "
             f"{len(r.unknown)} unknown markers, {r.polite} です・ます endings, headings {r.headings}"
         )
+    return lines

@@ -77,7 +77,7 @@ def test_labelled_rows_and_drafts_through_the_llm_path(corpus_pipeline, labelled
     with FakeOpenAI(reply) as fake:
         llm = LLMSettings(model="test", base_url=fake.url, api_key="x", timeout_s=10)
         pipeline = Pipeline(corpus_pipeline.settings.model_copy(update={"llm": llm}))
-        run = bench_llm.llm_rows(pipeline, rows, items, plan)
+        run = bench_llm.llm_rows(pipeline, [r.index for r in rows], items, plan)
         align_requests = list(fake.requests)
         drafts = bench_llm.llm_drafts(pipeline)
 
@@ -121,7 +121,7 @@ def test_labelled_rows_and_drafts_through_the_llm_path(corpus_pipeline, labelled
     assert run.dropped["項目の主題に触れていない"] == sum(
         "主題に触れていない" in note for r in run.rows for note in r.dropped if note.startswith("passage")
     )
-    acc, prec, _, _ = bench.figures(rows, run.outcome)
+    acc, prec, _, _ = bench.figures(rows, bench.Outcome(run.verdicts, run.shown))
     assert 0.0 <= acc <= 1.0 and 0.0 <= prec <= 1.0
 
     # drafts: each section through the model; the check flags exactly the invented sentence
