@@ -223,6 +223,11 @@ class PlanSettings(BaseModel):
     full_threshold: float = Field(
         1.2, description="Score from which a pair is 対応あり; calibrated by eval/calibrate_alignment.py."
     )
+    full_coverage: float | None = Field(
+        1.0,
+        description="Share of an item's key concepts its shown evidence must name for 対応あり (else 一部対応); "
+        "None = full_threshold decides. Chosen leave-one-document-out by eval/bench_alignment.py.",
+    )
     top_k: int = Field(3, description="City passages shown per row of the matrix.")
     item_vectors: Literal["query", "stored"] = Field(
         "stored",

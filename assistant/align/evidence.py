@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -132,3 +133,12 @@ def concept_sentences(chunk: Chunk, concepts: dict[str, set[str]]) -> list[str]:
     if not concepts:
         return sentences
     return [s for s in sentences if any(t in nfkc(s) for c in concepts.values() for t in c)]
+
+
+def concept_coverage(chunks: Sequence[Chunk], concepts: dict[str, set[str]]) -> float:
+    """Share of the item's key concepts that the content sentences of `chunks` name (1.0 when it has none):
+    what separates 対応あり (the city names all of the item) from 一部対応 (part of it)."""
+    if not concepts:
+        return 1.0
+    text = [nfkc(s) for c in chunks for s in content_sentences(c)]
+    return sum(any(t in s for s in text for t in terms) for terms in concepts.values()) / len(concepts)

@@ -2,8 +2,9 @@
 
 A row's verdict comes from its best *evidence* passage (one that names the item's key concepts,
 see evidence.py); passages that score high without naming them are shown as 関連の可能性 below the
-row, never as evidence. With an LLM configured, the model judges each row from the top passages and
-the same evidence rule re-checks the passages it picked. Built matrices are cached (in memory and in
+row, never as evidence; 対応あり also needs the shown evidence to name every key concept of the item
+(plan.full_coverage). With an LLM configured, the model judges each row from the top passages, and
+the same evidence rule and an exact-quote check re-check the passages it picked (judge.recheck). Built matrices are cached (in memory and in
 the app's cache directory) until the index generation or the settings change.
 """
 
@@ -13,14 +14,20 @@ import hashlib
 import logging
 import pickle
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from assistant.align.evidence import concept_sentences, content_sentences, key_concepts, load_synonyms
+from assistant.align.evidence import (
+    concept_coverage,
+    concept_sentences,
+    content_sentences,
+    key_concepts,
+    load_synonyms,
+)
 from assistant.align.features import pair_features
 from assistant.align.items import AlignItem, city_chunks, city_label, find_items
 from assistant.answer.citations import bigrams, split_sentences, verify_quote
@@ -36,7 +43,7 @@ log = logging.getLogger(__name__)
 Verdict = Literal["対応あり", "一部対応", "記載なし"]
 VERDICTS: tuple[Verdict, ...] = ("対応あり", "一部対応", "記載なし")
 LLM_ALIGN_NOTICE = "生成AIによる判定に失敗した行は、類似度のしきい値で判定しています。"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -62,6 +69,8 @@ class AlignmentRow:
     judged_by: Literal["threshold", "llm"] = "threshold"
     related: list[Citation] = field(default_factory=list)  # 関連の可能性: near, but not evidence
     concepts: list[str] = field(default_factory=list)  # the key concepts the evidence had to name
+    llm_status: str = ""  # LLM path only: ok, unreadable, failed (endpoint) or rejected (made-up quotes)
+    dropped: list[str] = field(default_factory=list)  # LLM picks the re-check dropped, "passage n: why"
 
     @property
     def citations(self) -> list[Citation]:
@@ -86,6 +95,7 @@ class AlignmentRow:
             "citations": [side_citation(c, "source") for c in self.source_quotes]
             + [side_citation(c, "city") for c in self.city_quotes],
             "concepts": self.concepts,
+            "dropped": self.dropped,
             "related": [side_citation(c, "related") for c in self.related],
             "nearest": [
                 {
@@ -140,13 +150,26 @@ class RowDecision:
     related: list[int]  # nearest non-evidence city indexes (関連の可能性)
 
 
-def decide_row(scores: np.ndarray, eligible: np.ndarray, thresholds: tuple[float, float], top_k: int) -> RowDecision:
-    """The verdict from the best evidence passage; the rest of the top passages are 関連の可能性."""
+def decide_row(
+    scores: np.ndarray,
+    eligible: np.ndarray,
+    thresholds: tuple[float, float],
+    top_k: int,
+    coverage: Callable[[list[int]], float] | None = None,
+    full_coverage: float | None = None,
+) -> RowDecision:
+    """The verdict from the best evidence passage; the rest of the top passages are 関連の可能性.
+
+    With `full_coverage`, 対応あり also needs the shown evidence to name at least that share of the
+    item's key concepts (`coverage` of the shown city indexes); a row short of it is 一部対応.
+    """
     order = [int(j) for j in np.argsort(-scores, kind="stable")]
     ev = [j for j in order if eligible[j]]
     best = float(scores[ev[0]]) if ev else float(scores[order[0]]) if order else 0.0
     verdict = verdict_for(best, thresholds) if ev else "記載なし"
     shown = [j for j in ev if scores[j] >= thresholds[0]][:top_k] if verdict != "記載なし" else []
+    if verdict == "対応あり" and full_coverage is not None and coverage is not None and coverage(shown) < full_coverage:
+        verdict = "一部対応"
     related = [j for j in order if j not in shown]  # all, best first: the row shows the first with content
     return RowDecision(verdict, best, shown, related)
 
@@ -183,12 +206,18 @@ def _row_quotes(
     evidence: Sequence[Match],
     related: Sequence[Match],
     top_k: int,
+    given: Sequence[str] = (),
 ) -> tuple[list[Citation], list[Citation], list[Citation]]:
-    """(source quote, city evidence quotes, 関連の可能性: the first `top_k` related passages with content)."""
+    """(source quote, city evidence quotes, 関連の可能性: the first `top_k` related passages with content).
+
+    `given`: per evidence passage, a verified exact quote to show (the LLM's) or "" to pick one.
+    """
     target = f"{item.title}\n{item.text}"
     city: list[Citation] = []
-    for m in evidence:
-        c = _citation(len(city) + 2, m.chunk, target, m.score, concept_sentences(m.chunk, concepts))
+    for k, m in enumerate(evidence):
+        quote = given[k] if k < len(given) else ""
+        pool = [quote] if quote else concept_sentences(m.chunk, concepts)
+        c = _citation(len(city) + 2, m.chunk, target, m.score, pool)
         if c:
             city.append(c)
     near: list[Citation] = []
@@ -223,10 +252,20 @@ def _cache_file(pipeline: Pipeline, key: str) -> Path:
 
 
 def build_matrix(
-    pipeline: Pipeline, *, use_llm: bool | None = None, plan: PlanSettings | None = None, cache: bool = True
+    pipeline: Pipeline,
+    *,
+    use_llm: bool | None = None,
+    plan: PlanSettings | None = None,
+    cache: bool = True,
+    only: Collection[int] | None = None,
 ) -> AlignmentMatrix:
-    """The matrix for the current index, from the cache when neither the index nor the settings changed."""
+    """The matrix for the current index, from the cache when neither the index nor the settings changed.
+
+    `only`: build just these rows (indexes into find_items), uncached — the benchmark's labelled rows.
+    """
     plan = plan or pipeline.settings.plan
+    if only is not None:
+        return _build(pipeline, plan, bool(pipeline.use_llm() if use_llm is None else use_llm), set(only))
     llm = bool(pipeline.use_llm() if use_llm is None else use_llm)
     key = cache_key(pipeline, plan, llm)
     if cache:
@@ -261,8 +300,8 @@ def build_matrix(
     return matrix
 
 
-def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool) -> AlignmentMatrix:
-    from assistant.align.judge import judge_with_llm
+def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool, only: set[int] | None = None) -> AlignmentMatrix:
+    from assistant.align.judge import UnreadableJudgement, judge_with_llm, recheck
 
     items = find_items(pipeline, plan)
     city = city_chunks(pipeline, plan)
@@ -274,6 +313,8 @@ def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool) -> AlignmentMatrix
     failures = 0
     rows: list[AlignmentRow] = []
     for i, item in enumerate(items):
+        if only is not None and i not in only:
+            continue
         concepts = key_concepts(item.title, synonyms)
 
         def match(j: int, i: int = i) -> Match:
@@ -286,29 +327,38 @@ def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool) -> AlignmentMatrix
                 bool(eligible[i, j]),
             )
 
-        d = decide_row(scores[i], eligible[i], thresholds, plan.top_k) if city else RowDecision("記載なし", 0, [], [])
+        def cover(js: list[int], concepts: dict[str, set[str]] = concepts) -> float:
+            return concept_coverage([city[j] for j in js], concepts)
+
+        d = (
+            decide_row(scores[i], eligible[i], thresholds, plan.top_k, cover, plan.full_coverage)
+            if city
+            else RowDecision("記載なし", 0, [], [])
+        )
         evidence = [match(j) for j in d.evidence]
         nearby = [match(j) for j in d.related]  # every other passage, best first
         related = nearby[: plan.top_k]
         verdict, reason, judged_by = d.verdict, "", "threshold"
+        status, dropped, given = "", [], []
         if llm and city:
             candidates = [match(j) for j in dict.fromkeys([*d.evidence, *d.related])][: plan.top_k * 2]
             try:
-                verdict, picked, reason = judge_with_llm(pipeline, item, candidates)
-                judged_by = "llm"
-                chosen = [candidates[k] for k in picked if candidates[k].evidence]
-                if verdict != "記載なし" and not chosen:
-                    chosen = [m for m in candidates if m.evidence][:1]
-                if verdict != "記載なし" and not chosen:  # the re-check: no passage names the item's subject
-                    verdict = "記載なし"
-                    reason = f"{reason}（根拠とされた記述は項目の主題に触れていないため記載なしとしました）"
-                evidence = chosen if verdict != "記載なし" else []
+                check = recheck(judge_with_llm(pipeline, item, candidates), candidates)
+                status, dropped = check.status, check.dropped
+            except LLMError as exc:
+                status = "unreadable" if isinstance(exc, UnreadableJudgement) else "failed"
+                log.warning("LLM judgement failed for %s: %s", item.item_id, exc)
+            if status == "ok":
+                verdict, reason, judged_by = check.verdict, check.reason, "llm"
+                evidence = [candidates[k] for k in check.evidence]
+                given = [check.quotes.get(k, "") for k in check.evidence]
                 nearby = [m for m in candidates if m not in evidence]
                 related = nearby[: plan.top_k]
-            except LLMError as exc:
+            else:
                 failures += 1
-                log.warning("LLM judgement failed for %s: %s", item.item_id, exc)
-        source_quotes, city_quotes, near = _row_quotes(item, concepts, evidence, nearby, plan.top_k)
+                if status == "rejected":
+                    reason = "生成AIの根拠の引用が市の記述に見当たらないため、しきい値で判定しました"
+        source_quotes, city_quotes, near = _row_quotes(item, concepts, evidence, nearby, plan.top_k, given)
         rows.append(
             AlignmentRow(
                 item,
@@ -321,6 +371,8 @@ def _build(pipeline: Pipeline, plan: PlanSettings, llm: bool) -> AlignmentMatrix
                 judged_by,  # type: ignore[arg-type]
                 near,
                 list(concepts),
+                status,
+                dropped,
             )
         )
     notice = LLM_ALIGN_NOTICE if failures else ""

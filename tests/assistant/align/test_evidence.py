@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from assistant.align import build_matrix, content_sentences, is_content, key_concepts, load_synonyms
-from assistant.align.evidence import concept_sentences
+from assistant.align import build_matrix, content_sentences, decide_row, is_content, key_concepts, load_synonyms
+from assistant.align.evidence import concept_coverage, concept_sentences
 from assistant.config import PlanSettings
 from assistant.types import Chunk, SourceInfo
 from tests.conftest import make_settings
@@ -168,3 +169,26 @@ def test_labelled_digest_rows_resolve_and_the_rule_raises_evidence_precision(cor
     _, with_rule, _, _ = figures(rows, predict(feats, rule, rows, plan.weights, th))
     _, score_only, _, _ = figures(rows, predict(feats, np.ones_like(rule), rows, plan.weights, th))
     assert with_rule > score_only
+
+
+def test_coverage_counts_the_concepts_named_in_content_sentences() -> None:
+    concepts = key_concepts("自治体のAI・RPAの利用推進", SYN)
+    assert {"AI", "RPA"} <= set(concepts)
+    ai_only = chunk("生成AIを活用して文書作成の時間を減らします。\n(3) RPAの導入")  # RPA only in a heading
+    both = chunk("定型的な入力作業は業務の自動化を進めます。")
+    assert 0 < concept_coverage([ai_only], concepts) < 1
+    assert concept_coverage([ai_only, both], concepts) > concept_coverage([ai_only], concepts)
+    assert concept_coverage([chunk("職員研修の内容を順次充実します。")], concepts) == 0.0
+    assert concept_coverage([ai_only], {}) == 1.0  # an item without key concepts: nothing left to cover
+
+
+def test_full_coverage_turns_a_partial_match_into_ichibu() -> None:
+    scores, eligible = np.array([2.0, 1.0, 0.1]), np.array([True, True, False])
+    cover = {(0,): 0.5, (0, 1): 1.0}
+    assert decide_row(scores, eligible, (0.5, 1.5), 3).verdict == "対応あり"  # by the score alone
+    d = decide_row(scores, eligible, (0.5, 1.5), 3, lambda js: cover[tuple(js)], 1.0)
+    assert d.verdict == "対応あり" and d.evidence == [0, 1]  # both shown passages together name everything
+    d = decide_row(scores, eligible, (0.5, 1.5), 1, lambda js: cover[tuple(js)], 1.0)
+    assert d.verdict == "一部対応" and d.evidence == [0]  # the one shown passage names half
+    low = decide_row(np.array([1.0, 0.9, 0.1]), eligible, (0.5, 1.5), 3, lambda js: 1.0, 1.0)
+    assert low.verdict == "一部対応"  # coverage never raises a row the score keeps below 対応あり
