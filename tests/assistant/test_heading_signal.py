@@ -89,3 +89,12 @@ def test_passages_without_sections_keep_their_ranking(settings: Settings, tmp_pa
         weighted = Retriever(pipeline.index, RetrieveSettings(weights={**BASE, "heading": 1.0})).search(question, 3)  # type: ignore[call-arg]
         assert [h.chunk.chunk_id for h in weighted.hits] == [h.chunk.chunk_id for h in plain]
         assert all(h.scores.get("heading", 0.0) == 0.0 for h in weighted.hits)
+
+
+def test_with_the_title_mask_the_title_words_question_finds_its_section(corpus_pipeline: Pipeline) -> None:
+    """The issue-10 example: 厚木市 … 計画 are the document's title words, 期間 names the section (option, off)."""
+    option = RetrieveSettings(title_mask=True, weights={**BASE, "heading": 0.5})  # type: ignore[call-arg]
+    hits = Retriever(corpus_pipeline.index, option).search(TITLE_WORDS_QUESTION, 5).hits
+    assert PERIOD in [h.chunk.section for h in hits if h.chunk.doc_id == CITY]
+    period = next(h for h in hits if h.chunk.section == PERIOD)
+    assert period.scores["heading"] > 0
