@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -20,6 +21,8 @@ from assistant.sparse import query_tokens
 from assistant.store import Index
 
 log = logging.getLogger(__name__)
+
+SECTION_SEP = " > "  # between the headings of a chunk's section path (ingest/headings.py)
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,57 @@ class TitlePriorSignal:
         return out
 
 
+class HeadingSignal:
+    """The IDF-weighted share of the question's words found in each candidate's own heading (its section's leaf).
+
+    The document's own title words are left out: in 「厚木市DX推進計画の計画期間は何年間ですか」 厚木市 … 計画
+    name the document, not the passage, so the evidence is 期間 in 「４ 計画の期間」. A heading that several
+    candidates share (a broad chapter of a long PDF) says little about any one of them, so with `spread` its
+    share is divided among them. Without sections (JSQuAD) every candidate scores 0 and the ranking stays."""
+
+    name = "heading"
+
+    def __init__(self, index: Index, tokenizer: str = "sudachi", *, leaf: bool = True, spread: bool = True) -> None:
+        self.index = index
+        self.tokenizer = tokenizer
+        self.leaf = leaf
+        self.spread = spread
+        self.titles = TitleWords(index, tokenizer)
+        self._words: dict[str, frozenset[str]] = {}  # section path -> its words (tokenising is deterministic)
+
+    def section_words(self, section: str) -> frozenset[str]:
+        """The words of a section path's leaf heading (of the whole path without `leaf`), cached."""
+        words = self._words.get(section)
+        if words is None:
+            heading = section.rsplit(SECTION_SEP, 1)[-1] if self.leaf else section
+            words = frozenset(self.index.tokenizers[self.tokenizer].tokenize(heading)) if heading else frozenset()
+            if len(self._words) > 50_000:
+                self._words.clear()
+            self._words[section] = words
+        return words
+
+    def score(self, query: str, ids: Sequence[str]) -> list[tuple[str, float]]:
+        tokens = set(query_tokens(self.index.tokenizers[self.tokenizer], query))
+        titles = self.titles.get()
+        bm25 = self.index.sparse_indexes()[self.tokenizer]
+        n = max(len(bm25), 1)
+        idf = {t: math.log(1 + n / (1 + bm25.df(t))) for t in tokens}
+        sections = {c.chunk_id: (c.doc_id, c.section) for c in self.index.get_chunks(list(ids))}
+        shared = Counter(sections.get(cid, ("", "")) for cid in ids)
+        out = []
+        for cid in ids:
+            doc, section = sections.get(cid, ("", ""))
+            own = titles.get(doc, frozenset())
+            wanted = {t: w for t, w in idf.items() if t not in own}
+            total = sum(wanted.values())
+            heading = self.section_words(section)
+            share = sum(w for t, w in wanted.items() if t in heading) / total if total > 0 else 0.0
+            if self.spread:
+                share /= shared[(doc, section)]
+            out.append((cid, share))
+        return out
+
+
 AnySignal = Signal | PoolSignal
 SignalFactory = Callable[[Index, RetrieveSettings], AnySignal]
 
@@ -140,6 +194,7 @@ SignalFactory = Callable[[Index, RetrieveSettings], AnySignal]
 SIGNALS: dict[str, SignalFactory] = {
     "dense": lambda index, settings: DenseSignal(index),
     "title": lambda index, settings: TitlePriorSignal(index),
+    "heading": lambda index, settings: HeadingSignal(index),
 }
 
 
