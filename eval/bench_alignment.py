@@ -29,6 +29,7 @@ import itertools
 import re
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,32 @@ def figures(rows: list[LabelledRow], out: Outcome) -> tuple[float, float, int, i
     return acc, (rel / n if n else 1.0), rel, n
 
 
+def _top_evidence(
+    feats: PairFeatures, scores: np.ndarray, eligible: np.ndarray, rows: list[LabelledRow]
+) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
+    """Per row its best three eligible passages: their scores (-inf where fewer), whether the labels mark
+    each relevant, and the passages' indexes."""
+    top3 = np.full((len(rows), 3), -np.inf)
+    rel3 = np.zeros((len(rows), 3), dtype=bool)
+    picks = []
+    for k, r in enumerate(rows):
+        js = [int(j) for j in np.argsort(-scores[r.index], kind="stable") if eligible[r.index, j]][:3]
+        top3[k, : len(js)] = scores[r.index, js]
+        rel3[k, : len(js)] = [r.is_relevant(feats.city[j]) for j in js]
+        picks.append(js)
+    return top3, rel3, picks
+
+
+def _threshold_pairs(top3: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every (一部対応, 対応あり) threshold pair with lo <= hi that separates the rows' best scores differently."""
+    finite = np.unique(top3[:, 0][np.isfinite(top3[:, 0])])
+    if not finite.size:
+        return None
+    cuts = np.concatenate([[finite[0] - 1], (finite[1:] + finite[:-1]) / 2, [finite[-1] + 1]])
+    lo, hi = np.meshgrid(cuts, cuts, indexing="ij")
+    return lo[lo <= hi], hi[lo <= hi]
+
+
 def fit(
     feats: PairFeatures, eligible: np.ndarray, rows: list[LabelledRow]
 ) -> tuple[dict[str, float], tuple[float, float]]:
@@ -160,19 +187,11 @@ def fit(
     choice: tuple[dict[str, float], tuple[float, float]] = ({}, (0.0, 0.0))
     for rest in itertools.product(GRID, repeat=len(FEATURES) - 1):
         w = dict(zip(FEATURES, (1.0, *rest), strict=True))
-        scores = feats.scores(w)
-        top3 = np.full((len(rows), 3), -np.inf)
-        rel3 = np.zeros((len(rows), 3), dtype=bool)
-        for k, r in enumerate(rows):
-            js = [j for j in np.argsort(-scores[r.index], kind="stable") if eligible[r.index, j]][:3]
-            top3[k, : len(js)] = scores[r.index, js]
-            rel3[k, : len(js)] = [r.is_relevant(feats.city[j]) for j in js]
-        finite = np.unique(top3[:, 0][np.isfinite(top3[:, 0])])
-        if not finite.size:
+        top3, rel3, _ = _top_evidence(feats, feats.scores(w), eligible, rows)
+        pairs = _threshold_pairs(top3)
+        if pairs is None:
             continue
-        cuts = np.concatenate([[finite[0] - 1], (finite[1:] + finite[:-1]) / 2, [finite[-1] + 1]])
-        lo, hi = np.meshgrid(cuts, cuts, indexing="ij")
-        lo, hi = lo[lo <= hi], hi[lo <= hi]  # every pair with 一部対応 <= 対応あり
+        lo, hi = pairs
         t = top3[:, 0][None, :]
         pred = (t >= lo[:, None]).astype(int) + (t >= hi[:, None]).astype(int)  # pairs x rows
         acc = (pred == y[None, :]).mean(1)
@@ -215,21 +234,14 @@ def fit_coverage(
     choice: tuple[dict[str, float], tuple[float, float], float] = ({}, (0.0, 0.0), 1.0)
     for rest in itertools.product(GRID, repeat=len(FEATURES) - 1):
         w = dict(zip(FEATURES, (1.0, *rest), strict=True))
-        scores = feats.scores(w)
-        top3 = np.full((len(rows), 3), -np.inf)
-        rel3 = np.zeros((len(rows), 3), dtype=bool)
+        top3, rel3, picks = _top_evidence(feats, feats.scores(w), eligible, rows)
         cov = np.ones((len(rows), 4))  # coverage of the first 0..3 passages
-        for k, r in enumerate(rows):
-            js = [int(j) for j in np.argsort(-scores[r.index], kind="stable") if eligible[r.index, j]][:3]
-            top3[k, : len(js)] = scores[r.index, js]
-            rel3[k, : len(js)] = [r.is_relevant(feats.city[j]) for j in js]
+        for k, (r, js) in enumerate(zip(rows, picks, strict=True)):
             cov[k, 1:] = [named.coverage(r.index, js[:n]) for n in (1, 2, 3)]
-        finite = np.unique(top3[:, 0][np.isfinite(top3[:, 0])])
-        if not finite.size:
+        pairs = _threshold_pairs(top3)
+        if pairs is None:
             continue
-        cuts = np.concatenate([[finite[0] - 1], (finite[1:] + finite[:-1]) / 2, [finite[-1] + 1]])
-        lo, hi = np.meshgrid(cuts, cuts, indexing="ij")
-        lo, hi = lo[lo <= hi], hi[lo <= hi]  # every pair with 一部対応 <= 対応あり
+        lo, hi = pairs
         if not both:
             lo = np.unique(lo)
             hi = lo.copy()  # the coverage alone decides 対応あり
@@ -248,39 +260,45 @@ def fit_coverage(
     return choice
 
 
+def _lodo(
+    feats: PairFeatures,
+    rows: list[LabelledRow],
+    fit_predict: Callable[[list[LabelledRow], list[LabelledRow]], tuple[Outcome, str]],
+) -> tuple[Outcome, list[str]]:
+    """Leave-one-document-out: `fit_predict(train, test)` fits on the other documents' rows and predicts the
+    held-out document's, returning its outcome and a note on what was fitted."""
+    verdicts: list[str] = [""] * len(rows)
+    shown: list[list[Chunk]] = [[] for _ in rows]
+    notes = []
+    for doc in dict.fromkeys(feats.items[r.index].doc_id for r in rows):
+        test = [k for k, r in enumerate(rows) if feats.items[r.index].doc_id == doc]
+        train = [rows[k] for k in range(len(rows)) if k not in test]
+        out, note = fit_predict(train, [rows[k] for k in test])
+        for k, v, s in zip(test, out.verdicts, out.shown, strict=True):
+            verdicts[k], shown[k] = v, s
+        notes.append(f"  held out {doc} ({len(test)} rows): {note}")
+    return Outcome(verdicts, shown), notes
+
+
 def lodo_coverage(
     feats: PairFeatures, eligible: np.ndarray, rows: list[LabelledRow], named: Named, both: bool
 ) -> tuple[Outcome, list[str]]:
     """Leave-one-document-out with the coverage rule: weights, threshold and cut fitted on the others."""
-    verdicts: list[str] = [""] * len(rows)
-    shown: list[list[Chunk]] = [[] for _ in rows]
-    notes = []
-    for doc in dict.fromkeys(feats.items[r.index].doc_id for r in rows):
-        test = [k for k, r in enumerate(rows) if feats.items[r.index].doc_id == doc]
-        train = [rows[k] for k in range(len(rows)) if k not in test]
+
+    def fit_predict(train: list[LabelledRow], test: list[LabelledRow]) -> tuple[Outcome, str]:
         w, th, kappa = fit_coverage(feats, eligible, train, named, both)
-        out = predict(feats, eligible, [rows[k] for k in test], w, th, named, kappa)
-        for k, v, s in zip(test, out.verdicts, out.shown, strict=True):
-            verdicts[k], shown[k] = v, s
-        notes.append(
-            f"  held out {doc} ({len(test)} rows): weights {w} thresholds ({th[0]:.3f}, {th[1]:.3f}) coverage >= {kappa}"
-        )
-    return Outcome(verdicts, shown), notes
+        note = f"weights {w} thresholds ({th[0]:.3f}, {th[1]:.3f}) coverage >= {kappa}"
+        return predict(feats, eligible, test, w, th, named, kappa), note
+
+    return _lodo(feats, rows, fit_predict)
 
 
 def lodo(feats: PairFeatures, eligible: np.ndarray, rows: list[LabelledRow]) -> tuple[Outcome, list[str]]:
-    verdicts: list[str] = [""] * len(rows)
-    shown: list[list[Chunk]] = [[] for _ in rows]
-    notes = []
-    for doc in dict.fromkeys(feats.items[r.index].doc_id for r in rows):
-        test = [k for k, r in enumerate(rows) if feats.items[r.index].doc_id == doc]
-        train = [rows[k] for k in range(len(rows)) if k not in test]
+    def fit_predict(train: list[LabelledRow], test: list[LabelledRow]) -> tuple[Outcome, str]:
         w, th = fit(feats, eligible, train)
-        out = predict(feats, eligible, [rows[k] for k in test], w, th)
-        for k, v, s in zip(test, out.verdicts, out.shown, strict=True):
-            verdicts[k], shown[k] = v, s
-        notes.append(f"  held out {doc} ({len(test)} rows): weights {w} thresholds ({th[0]:.3f}, {th[1]:.3f})")
-    return Outcome(verdicts, shown), notes
+        return predict(feats, eligible, test, w, th), f"weights {w} thresholds ({th[0]:.3f}, {th[1]:.3f})"
+
+    return _lodo(feats, rows, fit_predict)
 
 
 def old_module_outcome(path: Path, pipeline: Pipeline, rows: list[LabelledRow], items: list[AlignItem]) -> Outcome:
