@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,18 +48,6 @@ def make_hit(n: int, text: str, *, level: Level = "city", page: int | None = 3, 
 @pytest.fixture
 def hits() -> list[Hit]:
     return [make_hit(1, PERIOD), make_hit(2, ONLINE), make_hit(3, POLICY, level="national", page=None)]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI) -> FakeOpenAI:
-    server.reset()
-    return server
 
 
 def answerer(fake: FakeOpenAI, timeout_s: float = 5.0) -> LLMAnswerer:
