@@ -142,6 +142,8 @@ class Retriever:
         chunks = {c.chunk_id: c for c in self.index.get_chunks([cid for cid, _ in pool])}
         hits: list[Hit] = []
         for cid, score in pool:
+            if not balance and len(hits) == k:
+                break  # only the first k distinct hits are kept; balancing needs the whole pool
             chunk = chunks.get(cid)
             if chunk is None or any(near_duplicate(chunk, h.chunk, threshold) for h in hits):
                 continue
