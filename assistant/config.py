@@ -113,7 +113,7 @@ class RetrieveSettings(BaseModel):
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     candidates: int = Field(50, description="Candidates taken from each retriever before fusion.")
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"dense": 1.0, "sudachi": 1.0, "bigram": 1.0},
+        default_factory=lambda: {"dense": 1.0, "sudachi": 1.0, "bigram": 1.0, "title": 1.0},
         description="Per-signal weight in fusion, by signal name (assistant/signals.py; 0 or absent = the signal "
         "is not run): 'dense', 'sudachi' and 'bigram' BM25, 'title' = the title prior (the IDF-weighted share of "
         "the question's words found in a passage's document title), 'heading' = the heading prior (the IDF-weighted "
@@ -129,7 +129,7 @@ class RetrieveSettings(BaseModel):
         "document from which it is dropped as a near duplicate.",
     )
     title_mask: bool = Field(
-        False,
+        True,
         description="A word of a document's own title does not count as sparse evidence for its passages "
         "(「厚木市DX推進計画の計画期間」 should find 「４ 計画の期間」, not every line that repeats the title).",
     )
@@ -140,6 +140,11 @@ class AnswerSettings(BaseModel):
         "auto", description="auto = LLM when one is configured, else extractive."
     )
     max_sentences: int = Field(6, description="Sentences in an extractive answer.")
+    list_items: int = Field(
+        10,
+        description="List items quoted after a chosen sentence that announces a list (「次の…を実施します。」 "
+        "then 「(1) …」「(2) …」), on top of max_sentences; 0 = none.",
+    )
     refusal_threshold: float = Field(
         0.55,
         description="Support score below which the extractive answer is a refusal; calibrated by "
@@ -149,6 +154,13 @@ class AnswerSettings(BaseModel):
         0.85,
         description="Support a question needs when the passages never mention what it asks about (会場 in "
         "「意見交換会の会場はどこですか」); chosen by eval/calibrate_refusal.py.",
+    )
+    named_title: float = Field(
+        0.3,
+        description="Title-prior share from which a question names a document (and at least twice any other "
+        "document's): its focus must then be mentioned by that document's top passages, not by another "
+        "document's (「厚木市DX推進計画の予算額」 is not answered by the prefecture's 「予算や職員が限られる中で」); "
+        "0 = off.",
     )
     dense_floor: float = Field(0.79, description="Cosine at which dense similarity starts to count as support.")
     dense_span: float = Field(0.15, description="Cosine range over which dense support rises from 0 to 1.")
@@ -161,6 +173,11 @@ class AnswerSettings(BaseModel):
     sentence_weight: float = Field(0.2, description="Sentence score: weight of the sentence's own coverage.")
     rank_weight: float = Field(
         0.25, description="Sentence score: weight of its passage's retrieval rank (1 / (1 + rank index))."
+    )
+    answer_type_weight: float = Field(
+        0.3,
+        description="Sentence score: bonus for a sentence holding the kind of expression the question asks for "
+        "(a date for いつ / 時期, an amount for 何人 / どのくらい; assistant/question.py answer_type).",
     )
     keep_ratio: float = Field(
         0.6, description="Sentences scoring at least this share of the best sentence's score are quoted."

@@ -124,3 +124,35 @@ def mentioned(focus: str, texts: list[str]) -> bool:
         return True
     parts = [_flat(w) for w in words(focus, "A")]
     return len(parts) > 1 and any(all(w in t for w in parts) for t in flat)
+
+
+# -- answer type ---------------------------------------------------------------------------------
+# What kind of expression the answer is, when the question word says so: a date or a quantity.
+_ASKS_WHEN = re.compile(r"いつ|何年|何月|何日|時期|期限|期日")
+_ASKS_QUANTITY = re.compile(
+    r"何(?:人|件|か所|箇所|校|回|割|%|％|台|個|社|団体|倍|億|万|円|名|本|点|項目|条)|どのくらい|どれくらい|どの程度|"
+    r"どれだけ|いくつ|いくら|人数|件数|規模"
+)
+_DATE = re.compile(r"\d{1,4}\s*(?:年|月|日)|(?:令和|平成|昭和)\s*[\d元]|年度|上半期|下半期|[上中下]旬")
+_QUANTITY = re.compile(
+    r"\d[\d,，.．]*\s*(?:万|億|千)?\s*(?:人|件|か所|箇所|ヶ所|校|回|割|%|％|台|個|社|団体|倍|円|名|本|点|項目|条項|条|者|都道府県|市区町村|自治体)"
+)
+
+
+def answer_type(question: str) -> str | None:
+    """ "when" or "quantity" when the question asks for a date or an amount, else None."""
+    if _ASKS_QUANTITY.search(question):
+        return "quantity"
+    if _ASKS_WHEN.search(question):
+        return "when"
+    return None
+
+
+def has_answer_type(kind: str | None, sentence: str) -> bool:
+    """The sentence contains an expression of the kind the question asks for."""
+    text = unicodedata.normalize("NFKC", sentence)
+    if kind == "when":
+        return bool(_DATE.search(text))
+    if kind == "quantity":
+        return bool(_QUANTITY.search(text))
+    return False

@@ -17,6 +17,8 @@ REFUSAL_TEXT = "資料に該当する記述が見当たりません。"
 # a sentence: text up to 。！？ (runs of them), then any [n] markers that belong to it
 _SENT_END = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+)?(?:[ \t]*\[\d{1,3}\])*")
 _OPEN, _CLOSE = "「『（(", "」』）)"
+# 「…とみなす。(1年周期の仕事を2回実施できるため)」: a remark in brackets that follows its sentence
+_REMARK = re.compile(r"[（(][^（()）\n]*[)）][。.]?(?:[ \t]*\[\d{1,3}\])*")
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _PUNCT = re.compile(r"[\s、。，．・「」『』（）()\[\]【】〔〕:：;；!！?？\"'“”‘’…ー－\-]")
 
@@ -30,8 +32,10 @@ def split_sentences(text: str) -> list[str]:
     depth = 0
     for m in _SENT_END.finditer(text):
         piece = m.group(0)
-        if spans and depth > 0 and text[spans[-1][1] : m.start()].strip(" \t") == "":
-            spans[-1] = (spans[-1][0], m.end())  # still inside a quotation: same sentence
+        same_line = bool(spans) and text[spans[-1][1] : m.start()].strip(" \t") == ""
+        if same_line and (depth > 0 or _REMARK.fullmatch(piece.strip())):
+            # still inside a quotation, or a bracketed remark on the sentence just ended: same sentence
+            spans[-1] = (spans[-1][0], m.end())
         else:
             spans.append((m.start(), m.end()))
             depth = 0

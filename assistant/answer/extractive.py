@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from assistant.answer.citations import REFUSAL_TEXT, bigrams, normal, split_sentences, verify_quote
 from assistant.config import AnswerSettings
-from assistant.question import is_alignment_question, mentioned, question_focus
+from assistant.question import answer_type, has_answer_type, is_alignment_question, mentioned, question_focus
 from assistant.types import LEVEL_LABELS_JA, Answer, Citation, Hit
 
 # Question phrasing that never occurs in the answer text.
@@ -35,9 +35,20 @@ class _Candidate:
     quote: str = ""  # what the citation quotes: an exact substring of the chunk text
 
 
-# Markup and bookkeeping that never belong in an answer line: Markdown heading / quote marks at the
-# start, emphasis, table pipes, URLs, 〔出典N〕 markers.
-_NOISE = re.compile(r"^\s*[#>]+\s*|\*\*|__|\||https?://[^\s（）()<>「」]+|〔出典\d+〕")
+# Markup and bookkeeping that never belong in an answer line: Markdown heading / quote marks and list
+# bullets at the start, emphasis, table pipes, link brackets and targets (「[題](#題)」 shows 「題」),
+# footnote references, URLs, 〔出典N〕 markers.
+_NOISE = re.compile(
+    r"\*\*|__|^\s*[#>]+\s*|^\s*[-*+]\s*|\||\[(?=[^\[\]\n]+\]\()|\]\([^()\s]*\)|\[\^\w+\]|"
+    r"https?://[^\s（）()<>「」]+|〔出典\d+〕"
+)
+# A sentence that announces a list (「以下の共通の必須条件があります。」「次のとおりです：」) and the lines of one.
+_LIST_INTRO = re.compile(r"(?:次|以下|下記)の.*[。:：]$|(?:次|以下|下記)のとおり|[:：]$")
+_LIST_ITEM = re.compile(
+    r"^\s*(?:[-*+・●○■□◆◇]\s*|[(（]\s*\d{1,2}\s*[)）]|\d{1,2}[.)）]\s|[①-⑳]|[ア-ン][　 ]|[ア-ン][.)）])"
+)
+# A line that is only a link to a place in the same document: a table-of-contents entry, not content.
+_TOC_ENTRY = re.compile(r"^\s*(?:[-*+]\s*)?\[[^\[\]\n]+\]\(#[^()\s]*\)\s*$")
 _RULE = re.compile(r"^[\s:：\-ー－―|]*$")  # a table's |---|---| rule, or what remains of one
 
 
@@ -75,7 +86,7 @@ def _kind_weight(gram: str, hiragana_weight: float) -> float:
 
 def is_heading(sentence: str, section: str) -> bool:
     """Heading lines repeat the section path: they are context, not an answer."""
-    if sentence.lstrip().startswith("#"):
+    if sentence.lstrip().startswith("#") or _TOC_ENTRY.match(sentence):
         return True
     flat = normal(sentence)
     return any(flat == normal(part) for part in section.split(" > "))
@@ -105,6 +116,9 @@ class ExtractiveAnswerer:
     def __init__(self, settings: AnswerSettings | None = None) -> None:
         a = settings or AnswerSettings()
         self.max_sentences = a.max_sentences
+        self.list_items = a.list_items
+        self.answer_type_weight = a.answer_type_weight
+        self.named_title = a.named_title
         self.refusal_threshold = a.refusal_threshold
         self.focus_support = a.focus_support
         self.dense_floor = a.dense_floor
@@ -144,9 +158,28 @@ class ExtractiveAnswerer:
     def missing_focus(self, question: str, hits: Sequence[Hit]) -> str | None:
         """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it."""
         focus = question_focus(question)
-        if focus is None or mentioned(focus, [_with_section(h) for h in hits[: self.support_passages]]):
+        if focus is None or mentioned(focus, self._supporting(question, hits)):
             return None
         return focus
+
+    def _supporting(self, question: str, hits: Sequence[Hit]) -> list[str]:
+        """The top passages that may mention the question's focus. A question that names a document by its
+        title (the title prior: one document's share at least `named_title` and twice any other's) is about
+        that document, so only its passages count when some are among the top ones."""
+        top = hits[: self.support_passages]
+        by_doc: dict[str, float] = {}
+        for h in hits:
+            by_doc[h.chunk.doc_id] = max(by_doc.get(h.chunk.doc_id, 0.0), h.scores.get("title", 0.0))
+        ranked = sorted(by_doc.values(), reverse=True)
+        if (
+            self.named_title > 0
+            and ranked
+            and ranked[0] >= self.named_title
+            and (len(ranked) == 1 or ranked[0] >= 2 * ranked[1])
+        ):
+            named = [h for h in top if by_doc[h.chunk.doc_id] == ranked[0]]
+            top = named or top
+        return [_with_section(h) for h in top]
 
     def refuses(self, support: float, missing_focus: str | None) -> bool:
         return refuses(support, missing_focus, self.refusal_threshold, self.focus_support)
@@ -166,15 +199,22 @@ class ExtractiveAnswerer:
     def _answer(self, question: str, hits: Sequence[Hit], support: float) -> Answer:
         q = question_bigrams(question)
         candidates = []
+        items: dict[tuple[int, int], _Candidate] = {}  # list items by (passage, position), headings or not
         for i, h in enumerate(hits):
-            sentences = [s for s in split_sentences(h.chunk.text) if len(s) >= 4]
-            body = [s for s in sentences if not is_heading(s, h.chunk.section)]
+            sentences = [s for s in split_sentences(h.chunk.text) if len(s) >= 2]
+            body = [s for s in sentences if len(s) >= 4 and not is_heading(s, h.chunk.section)]
             # a chunk that is only headings (a list of items) is quoted by its headings
             for pos, s in enumerate(sentences):
-                cleaned = clean_sentence(s) if s in body or not body else None
-                if cleaned is not None:
-                    candidates.append(_Candidate(i, cleaned[0], pos, quote=cleaned[1]))
+                cleaned = clean_sentence(s) if not _TOC_ENTRY.match(s) else None
+                if cleaned is None:
+                    continue
+                candidate = _Candidate(i, cleaned[0], pos, quote=cleaned[1])
+                if _LIST_ITEM.match(s):
+                    items[(i, pos)] = candidate
+                if len(s) >= 4 and (s in body or not body):
+                    candidates.append(candidate)
         weight = self._weights(q, [c.sentence for c in candidates])
+        kind = answer_type(question)
         for c in candidates:
             # the section path is context every sentence of the chunk shares
             section = hits[c.hit_index].chunk.section.split(" > ")[-1]
@@ -183,12 +223,14 @@ class ExtractiveAnswerer:
                 self.section_weight * coverage(q, f"{section}\n{c.sentence}", weight)
                 + self.sentence_weight * coverage(q, c.sentence, weight)
                 + self.rank_weight * prior
+                + (self.answer_type_weight if has_answer_type(kind, c.sentence) else 0.0)
             )
         ranked = sorted(candidates, key=lambda c: -c.score)
         if not ranked:
             return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[])
         best = ranked[0].score
         chosen = [c for c in ranked if c.score >= self.keep_ratio * best][: self.max_sentences]
+        chosen += self._list_items(chosen, items)
         alignment = is_alignment_question(question)
         if alignment:
             # every level that has a relevant passage speaks, even below the cut-off
@@ -197,6 +239,23 @@ class ExtractiveAnswerer:
                 if extra is not None:
                     chosen.append(extra)
         return self._compose(question, hits, chosen, alignment, support)
+
+    def _list_items(self, chosen: Sequence[_Candidate], items: dict[tuple[int, int], _Candidate]) -> list[_Candidate]:
+        """The items of a list that a chosen sentence introduces (「次の…を実施します。」 then 「(1) …」「(2) …」)."""
+        taken = {(c.hit_index, c.position) for c in chosen}
+        out: list[_Candidate] = []
+        for c in chosen:
+            if not _LIST_INTRO.search(c.sentence):
+                continue
+            pos = c.position + 1
+            while (c.hit_index, pos) in items and len(out) < self.list_items:
+                item = items[(c.hit_index, pos)]
+                if (c.hit_index, pos) not in taken:
+                    item.score = c.score
+                    taken.add((c.hit_index, pos))
+                    out.append(item)
+                pos += 1
+        return out
 
     def _compose(
         self, question: str, hits: Sequence[Hit], chosen: list[_Candidate], alignment: bool, support: float

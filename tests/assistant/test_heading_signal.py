@@ -92,7 +92,7 @@ def test_passages_without_sections_keep_their_ranking(settings: Settings, tmp_pa
 
 
 def test_with_the_title_mask_the_title_words_question_finds_its_section(corpus_pipeline: Pipeline) -> None:
-    """The issue-10 example: 厚木市 … 計画 are the document's title words, 期間 names the section (option, off)."""
+    """The issue-10 example: 厚木市 … 計画 are the document's title words, 期間 names the section (heading prior off)."""
     option = RetrieveSettings(title_mask=True, weights={**BASE, "heading": 0.5})  # type: ignore[call-arg]
     hits = Retriever(corpus_pipeline.index, option).search(TITLE_WORDS_QUESTION, 5).hits
     assert PERIOD in [h.chunk.section for h in hits if h.chunk.doc_id == CITY]

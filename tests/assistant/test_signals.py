@@ -50,9 +50,10 @@ def _retrieve(weights: dict[str, float], **kw: object) -> RetrieveSettings:
 def test_weights_decide_which_signals_are_built(corpus_pipeline: Pipeline) -> None:
     index = corpus_pipeline.index
     default = Retriever(index, RetrieveSettings()).signals  # type: ignore[call-arg]
-    assert [s.name for s in default] == ["dense", "sudachi", "bigram"]
-    assert isinstance(default[0], DenseSignal) and all(isinstance(s, BM25Signal) for s in default[1:])
-    assert all(isinstance(s, Signal) for s in default)
+    assert [s.name for s in default] == ["dense", "sudachi", "bigram", "title"]
+    assert isinstance(default[0], DenseSignal) and all(isinstance(s, BM25Signal) for s in default[1:3])
+    assert isinstance(default[3], TitlePriorSignal) and all(s.titles is not None for s in default[1:3])  # type: ignore[attr-defined]
+    assert all(isinstance(s, Signal) for s in default[:3]) and isinstance(default[3], PoolSignal)
     some = Retriever(index, _retrieve({"dense": 0.0, "bigram": 1.0, "title": 0.5, "nosuch": 1.0})).signals
     assert [s.name for s in some] == ["bigram", "title"]
     assert isinstance(some[1], TitlePriorSignal) and isinstance(some[1], PoolSignal)

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from assistant.answer.citations import REFUSAL_TEXT, verify_quote
-from assistant.config import LLMSettings, Settings
+from assistant.answer.citations import REFUSAL_TEXT, split_sentences, verify_quote
+from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.config import AnswerSettings, LLMSettings, Settings
 from assistant.pipeline import Pipeline
+from assistant.question import answer_type, has_answer_type
 from assistant.retrieve import Filters
-from assistant.types import Citation
+from assistant.types import Chunk, Citation, Hit
 from ingest.indexer import ingest_paths
 from tests.fake_openai import FakeOpenAI
 
@@ -184,3 +186,56 @@ def test_missing_focus_with_strong_support_answers_with_a_notice(corpus_pipeline
     assert answerer.answer(question, hits).refused
     plain = corpus_pipeline.ask("計画の期間はいつからいつまでですか")
     assert not plain.refused and plain.notice == ""
+
+
+def test_a_bracketed_remark_stays_with_its_sentence() -> None:
+    text = "経験は2年以上あると、業務に精通しているとみなす。(1年周期の仕事を2回実施できるため)\n次の行です。（注）別の文。"
+    assert split_sentences(text) == [
+        "経験は2年以上あると、業務に精通しているとみなす。(1年周期の仕事を2回実施できるため)",
+        "次の行です。",
+        "（注）別の文。",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("公共サービスメッシュの新システム、整備はいつまで？", "when"),
+        ("意見交換会の開催時期は", "when"),
+        ("アンケートの対象は何人？", "quantity"),
+        ("点検した条項はどのくらいあった？", "quantity"),
+        ("GIFとは何か", None),
+        ("庁内検討組織はどこ？", None),
+    ],
+)
+def test_answer_type(question: str, kind: str | None) -> None:
+    assert answer_type(question) == kind
+
+
+def test_the_sentence_with_the_asked_for_date_is_quoted() -> None:
+    """「いつまで」 asks for a date: the dated sentence outranks one that shares more of the question's words."""
+    text = (
+        "公共サービスメッシュの整備は、行政が保持するデータを様々なシステム同士で安全に連携できるように行う。\n"
+        "新たなシステムは、2025年度(令和7年度)中に完成させる。"
+    )
+    chunk = Chunk(
+        chunk_id="m:1", doc_id="m", title="計画", level="national", edition="", page=None,
+        section="公共サービスメッシュ", text=text, original=text, ordinal=0, meta={},
+    )  # fmt: skip
+    hits = [Hit(chunk=chunk, score=1.0, scores={"dense": 0.95})]
+    question = "公共サービスメッシュの整備はいつまでに行いますか"
+    typed = ExtractiveAnswerer(AnswerSettings(max_sentences=1)).answer(question, hits)  # type: ignore[call-arg]
+    untyped = ExtractiveAnswerer(AnswerSettings(max_sentences=1, answer_type_weight=0.0)).answer(question, hits)  # type: ignore[call-arg]
+    assert "2025年度" in typed.answer and "2025年度" not in untyped.answer
+    assert has_answer_type("when", "2025年度(令和7年度)中") and not has_answer_type("when", "連携できるように設計する")
+    assert has_answer_type("quantity", "約1,300条項") and not has_answer_type("quantity", "令和7年度")
+
+
+def test_the_title_words_question_is_answered_from_its_section(corpus_pipeline: Pipeline) -> None:
+    """厚木市, DX, 推進, 計画 are the city document's own title words: by default they are not evidence for
+    its passages (title mask) and the title prior ranks the document, so 期間 decides the passage."""
+    answer = corpus_pipeline.ask("厚木市DX推進計画の計画期間は何年間ですか？")
+    assert not answer.refused
+    first = answer.citations[0]
+    assert first.chunk.section == "４ 計画の期間" and first.chunk.doc_id == "atsugi-dx-policy"
+    assert "6年間" in answer.answer.splitlines()[0]

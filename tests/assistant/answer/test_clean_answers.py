@@ -107,3 +107,32 @@ def test_labels_show_printed_and_physical_pages() -> None:
     assert "p.100（PDF 105/118頁）" in citation_label(data)
     unlabelled = dict(data, page_label=None)
     assert "PDF 105/118頁" in citation_label(unlabelled) and "p.100" not in citation_label(unlabelled)
+
+
+def test_markdown_links_bullets_and_contents_entries_are_not_shown() -> None:
+    """A guidebook's table of contents (links to its own anchors) is never the answer; bullets and
+    link syntax are not shown, and a list the chosen sentence announces is quoted with it."""
+    text = (
+        "- [10. カメラ画像利活用ガイドブック](#10-カメラ画像利活用ガイドブック)\n"
+        "- [11. 契約ガイドライン](#11-契約ガイドライン)\n"
+        "採用ではすべての職種に以下の共通の必須条件があります。\n"
+        "* 理念への強い共感\n"
+        "* 当事者意識を持って課題を解決するマインド\n"
+        "* 国家公務員に求められる高い倫理観\n"
+        "詳しくは[募集要項](https://example.jp/boshu)と脚注[^3]を参照してください。"
+    )
+    hit = Hit(chunk=_chunk(text, kind="markdown"), score=1.0, rank=1, scores={"dense": 0.95})
+    answer = ExtractiveAnswerer().answer("すべての職種に共通する必須条件は何ですか", [hit])
+    assert not answer.refused
+    for wanted in ("強い共感", "当事者意識", "高い倫理観"):
+        assert wanted in answer.answer, answer.answer
+    assert "](#" not in answer.answer and "カメラ画像" not in answer.answer
+    assert not re.search(r"^\s*[-*]", answer.answer, re.M), answer.answer
+    assert not DIRTY.search(answer.answer), answer.answer
+    for c in answer.citations:
+        assert c.quote in text
+    assert clean_sentence("詳しくは[募集要項](#boshu)を参照してください。") == (
+        "詳しくは募集要項を参照してください。",
+        "を参照してください。",
+    )
+    assert clean_sentence("目的を達成するための施策[^3]を整理します。")[0] == "目的を達成するための施策を整理します。"  # type: ignore[index]
