@@ -239,3 +239,24 @@ def test_the_title_words_question_is_answered_from_its_section(corpus_pipeline: 
     first = answer.citations[0]
     assert first.chunk.section == "４ 計画の期間" and first.chunk.doc_id == "atsugi-dx-policy"
     assert "6年間" in answer.answer.splitlines()[0]
+
+
+def test_a_question_naming_a_document_needs_its_focus_in_that_document() -> None:
+    """The title prior says the question names the city plan; the prefecture's 「予算」 does not count for it."""
+
+    def hit(doc: str, text: str, title: float) -> Hit:
+        chunk = Chunk(
+            chunk_id=f"{doc}:1", doc_id=doc, title=doc, level="city", edition="", page=None,
+            section="概要", text=text, original=text, ordinal=0, meta={},
+        )  # fmt: skip
+        return Hit(chunk=chunk, score=1.0, scores={"dense": 0.9, "title": title})
+
+    hits = [
+        hit("city", "本計画は令和9年度から6年間の計画とします。", 0.37),
+        hit("pref", "予算や職員が限られる中で、デジタル化を進める必要がある。", 0.09),
+    ]
+    question = "厚木市DX推進計画の予算額はいくらですか"
+    assert ExtractiveAnswerer().missing_focus(question, hits) == "予算"
+    assert ExtractiveAnswerer(AnswerSettings(named_title=0.0)).missing_focus(question, hits) is None  # type: ignore[call-arg]
+    even = [hit("city", hits[0].chunk.text, 0.2), hit("pref", hits[1].chunk.text, 0.15)]  # no document stands out
+    assert ExtractiveAnswerer().missing_focus(question, even) is None
