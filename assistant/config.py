@@ -160,7 +160,7 @@ class AnswerSettings(BaseModel):
         description="Title-prior share from which a question names a document (and at least twice any other "
         "document's): its focus must then be mentioned by that document's top passages, not by another "
         "document's (「厚木市DX推進計画の予算額」 is not answered by the prefecture's 「予算や職員が限られる中で」); "
-        "0 = off. Chosen on the pooled refusal questions (README \"Refusals\").",
+        '0 = off. Chosen on the pooled refusal questions (README "Refusals").',
     )
     dense_floor: float = Field(0.79, description="Cosine at which dense similarity starts to count as support.")
     dense_span: float = Field(0.15, description="Cosine range over which dense support rises from 0 to 1.")

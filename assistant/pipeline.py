@@ -20,7 +20,7 @@ from assistant.followup import Turn, resolve, rewrite
 from assistant.llm import ChatModel
 from assistant.retrieve import Filters, Retriever, SearchResult
 from assistant.store import Index
-from assistant.types import Answer
+from assistant.types import Answer, Chunk
 
 if TYPE_CHECKING:
     from assistant.answer.generative import LLMAnswerer
@@ -70,7 +70,20 @@ class Pipeline:
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
-        return ExtractiveAnswerer(self.settings.answer)
+        answerer = ExtractiveAnswerer(self.settings.answer)
+        answerer.sub_sections = self.sub_sections
+        return answerer
+
+    def sub_sections(self, chunk: Chunk) -> list[Chunk]:
+        """The first chunk of each direct sub-section of the chunk's section, in document order."""
+        if not chunk.section:
+            return []
+        prefix = chunk.section + " > "
+        out: dict[str, Chunk] = {}
+        for c in self.index.document_chunks(chunk.doc_id):
+            if c.section.startswith(prefix) and " > " not in c.section[len(prefix) :]:
+                out.setdefault(c.section, c)
+        return list(out.values())
 
     @cached_property
     def chat_model(self) -> ChatModel:

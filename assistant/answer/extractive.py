@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.answer.citations import REFUSAL_TEXT, bigrams, normal, split_sentences, verify_quote
 from assistant.config import AnswerSettings
 from assistant.question import answer_type, has_answer_type, is_alignment_question, mentioned, question_focus
-from assistant.types import LEVEL_LABELS_JA, Answer, Citation, Hit
+from assistant.types import LEVEL_LABELS_JA, Answer, Chunk, Citation, Hit
 
 # Question phrasing that never occurs in the answer text.
 _QUESTION_NOISE = re.compile(
@@ -119,6 +119,8 @@ class ExtractiveAnswerer:
         self.list_items = a.list_items
         self.answer_type_weight = a.answer_type_weight
         self.named_title = a.named_title
+        # the chunks of a passage's document that open its sub-sections (set by the Pipeline from the index)
+        self.sub_sections: Callable[[Chunk], list[Chunk]] | None = None
         self.refusal_threshold = a.refusal_threshold
         self.focus_support = a.focus_support
         self.dense_floor = a.dense_floor
@@ -231,6 +233,8 @@ class ExtractiveAnswerer:
         best = ranked[0].score
         chosen = [c for c in ranked if c.score >= self.keep_ratio * best][: self.max_sentences]
         chosen += self._list_items(chosen, items)
+        hits = list(hits)
+        chosen += self._sub_section_items(chosen, items, hits)
         alignment = is_alignment_question(question)
         if alignment:
             # every level that has a relevant passage speaks, even below the cut-off
@@ -255,6 +259,35 @@ class ExtractiveAnswerer:
                     taken.add((c.hit_index, pos))
                     out.append(item)
                 pos += 1
+        return out
+
+    def _sub_section_items(
+        self, chosen: Sequence[_Candidate], items: dict[tuple[int, int], _Candidate], hits: list[Hit]
+    ) -> list[_Candidate]:
+        """When a chosen sentence announces a list that its passage does not hold, and the list's items are
+        sub-sections that hold nothing but their heading (「次の市民参加手続を実施します。」 then 「(1) 市民アンケート」…),
+        quote each item's heading line from its chunk; chunks not retrieved are appended to `hits`."""
+        if self.sub_sections is None or self.list_items <= 0:
+            return []
+        out: list[_Candidate] = []
+        taken = {(c.hit_index, c.position) for c in chosen}
+        for c in list(chosen):
+            chunk = hits[c.hit_index].chunk
+            if not _LIST_INTRO.search(c.sentence) or any(key[0] == c.hit_index for key in items):
+                continue
+            for child in self.sub_sections(chunk)[: self.list_items]:
+                lines = [li for li in child.text.splitlines() if li.strip()]
+                cleaned = clean_sentence(lines[0]) if len(lines) == 1 else None  # a heading and nothing else
+                if cleaned is None:
+                    continue
+                at = next((i for i, h in enumerate(hits) if h.chunk.chunk_id == child.chunk_id), None)
+                if at is None:
+                    hits.append(Hit(chunk=child, score=0.0, rank=len(hits) + 1))
+                    at = len(hits) - 1
+                if (at, 0) in taken:
+                    continue
+                taken.add((at, 0))
+                out.append(_Candidate(at, cleaned[0], 0, score=c.score, quote=cleaned[1]))
         return out
 
     def _compose(

@@ -260,3 +260,19 @@ def test_a_question_naming_a_document_needs_its_focus_in_that_document() -> None
     assert ExtractiveAnswerer(AnswerSettings(named_title=0.0)).missing_focus(question, hits) is None  # type: ignore[call-arg]
     even = [hit("city", hits[0].chunk.text, 0.2), hit("pref", hits[1].chunk.text, 0.15)]  # no document stands out
     assert ExtractiveAnswerer().missing_focus(question, even) is None
+
+
+def test_a_list_of_sub_sections_is_quoted_after_the_sentence_announcing_it(corpus_pipeline: Pipeline) -> None:
+    """「次の市民参加手続を実施することにより…」 ends §7's passage; its items are §7's sub-sections (1)–(3)."""
+    answer = corpus_pipeline.ask("市民の意見を計画に取り入れるために実施する手続を挙げてください")
+    assert not answer.refused
+    for item in ("市民アンケート", "意見交換会", "パブリックコメント"):
+        line = next(li for li in answer.answer.splitlines() if item in li)
+        n = int(re.search(r"\[(\d+)\]$", line).group(1))  # type: ignore[union-attr]
+        cited = next(c for c in answer.citations if c.n == n)
+        assert cited.quote in cited.chunk.text and cited.chunk.section.startswith("７ 策定体制等 > ")
+    lines = answer.answer.splitlines()
+    assert lines.index(next(li for li in lines if "次の市民参加手続" in li)) < lines.index(
+        next(li for li in lines if "(1) 市民アンケート" in li)
+    )
+    assert [s.section for s in corpus_pipeline.sub_sections(cited.chunk)] == []  # a leaf has none
