@@ -306,7 +306,10 @@ def test_staff_question_is_answered_while_an_upload_indexes(browser, server: str
 
         log_in(staff, server, "staff1")  # meanwhile, a staff member asks
         ask(staff, QUESTION)
-        assert "令和9(2027)年度から令和14(2032)年度" in staff.get_by_test_id("stMainBlockContainer").inner_text()
+        # under load the answer text was once not yet on the page when 出典 showed and the spinner went: wait for it
+        main = staff.get_by_test_id("stMainBlockContainer")
+        main.get_by_text("令和9(2027)年度から令和14(2032)年度", exact=False).first.wait_for(timeout=60_000)
+        assert "令和9(2027)年度から令和14(2032)年度" in main.inner_text()
         shot(admin, "11-job-while-staff-asked")
 
         admin.get_by_test_id("stSidebarNav").get_by_text("チャット").click()  # the job outlives a page change
