@@ -342,6 +342,26 @@ def llm_main(pipeline: Pipeline, rows: list[LabelledRow], items: list[AlignItem]
         print(line)
 
 
+@dataclass
+class Bench:
+    """What every alignment benchmark starts from: the pipeline over the store, its plan settings, the
+    labels file, the matrix items and the city passages."""
+
+    pipeline: Pipeline
+    plan: PlanSettings
+    labels: dict[str, Any]
+    items: list[AlignItem]
+    city: list[Chunk]
+
+
+def load_bench(store: str, labels_path: str) -> Bench:
+    settings = Settings().with_store(store)
+    pipeline = Pipeline(settings)
+    plan = settings.plan
+    labels = yaml.safe_load(Path(labels_path).read_text(encoding="utf-8"))
+    return Bench(pipeline, plan, labels, find_items(pipeline, plan), city_chunks(pipeline, plan))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", required=True, help="index directory with the bundled corpus and the 重点計画 PDF")
@@ -353,11 +373,8 @@ def main() -> None:
         "--indexed-only", action="store_true", help="keep only the labelled rows of documents the store holds"
     )
     args = parser.parse_args()
-    settings = Settings().with_store(args.store)
-    pipeline = Pipeline(settings)
-    plan = settings.plan
-    labels = yaml.safe_load(Path(args.labels).read_text(encoding="utf-8"))
-    items, city = find_items(pipeline, plan), city_chunks(pipeline, plan)
+    b = load_bench(args.store, args.labels)
+    pipeline, plan, labels, items, city = b.pipeline, b.plan, b.labels, b.items, b.city
     rows = labelled_rows(items, labels, {it.doc_id for it in items} if args.indexed_only else None)
     if args.llm:
         return llm_main(pipeline, rows, items, plan)

@@ -22,28 +22,24 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-import yaml
 
 from assistant.align import (
     PairFeatures,
-    city_chunks,
     evidence_mask,
-    find_items,
     key_concepts,
     load_synonyms,
     pair_features,
 )
-from assistant.config import PlanSettings, Settings
-from assistant.pipeline import Pipeline
+from assistant.config import PlanSettings
 from eval.bench_alignment import (
     DEFAULT_LABELS,
     LabelledRow,
     Named,
     fit_coverage,
     labelled_rows,
+    load_bench,
     named_concepts,
     predict,
 )
@@ -133,12 +129,9 @@ def main() -> None:
     parser.add_argument("--store", required=True, help="index directory with the bundled corpus and the 重点計画 PDF")
     parser.add_argument("--labels", default=str(DEFAULT_LABELS))
     args = parser.parse_args()
-    settings = Settings().with_store(args.store)
-    pipeline = Pipeline(settings)
-    plan = settings.plan
-    labels = yaml.safe_load(Path(args.labels).read_text(encoding="utf-8"))
-    items, city = find_items(pipeline, plan), city_chunks(pipeline, plan)
-    rows = labelled_rows(items, labels)
+    b = load_bench(args.store, args.labels)
+    pipeline, plan, items, city = b.pipeline, b.plan, b.items, b.city
+    rows = labelled_rows(items, b.labels)
     feats = pair_features(pipeline, items, city, plan)
     rule = evidence_mask(items, city, plan)
     named = named_concepts(items, city, plan)

@@ -28,16 +28,13 @@ import argparse
 import itertools
 from collections import Counter
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
-import yaml
 
-from assistant.align import AlignItem, PairFeatures, city_chunks, find_items, load_synonyms, pair_features
+from assistant.align import AlignItem, PairFeatures, load_synonyms, pair_features
 from assistant.align import evidence as ev
 from assistant.align.evidence import Synonyms, concept_sentences, nfkc
-from assistant.config import Settings
 from assistant.pipeline import Pipeline
 from assistant.types import Chunk
 from eval import bench_alignment as bench
@@ -280,14 +277,10 @@ def main() -> None:
     parser.add_argument("--labels", default=str(bench.DEFAULT_LABELS))
     parser.add_argument("--variant", action="append", help="comma-separated flags; repeat for several (default: all)")
     args = parser.parse_args()
-    settings = Settings().with_store(args.store)
-    pipeline = Pipeline(settings)
-    plan = settings.plan
-    labels = yaml.safe_load(Path(args.labels).read_text(encoding="utf-8"))
-    items, city = find_items(pipeline, plan), city_chunks(pipeline, plan)
-    feats = pair_features(pipeline, items, city, plan)
+    b = bench.load_bench(args.store, args.labels)
+    feats = pair_features(b.pipeline, b.items, b.city, b.plan)
     for spec in args.variant if args.variant is not None else DEFAULT_VARIANTS:
-        print("\n".join(run_variant(pipeline, labels, spec, feats)))
+        print("\n".join(run_variant(b.pipeline, b.labels, spec, feats)))
 
 
 if __name__ == "__main__":
