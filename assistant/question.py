@@ -150,9 +150,5 @@ def answer_type(question: str) -> str | None:
 
 def has_answer_type(kind: str | None, sentence: str) -> bool:
     """The sentence contains an expression of the kind the question asks for."""
-    text = unicodedata.normalize("NFKC", sentence)
-    if kind == "when":
-        return bool(_DATE.search(text))
-    if kind == "quantity":
-        return bool(_QUANTITY.search(text))
-    return False
+    pattern = {"when": _DATE, "quantity": _QUANTITY}.get(kind or "")
+    return pattern is not None and bool(pattern.search(unicodedata.normalize("NFKC", sentence)))
