@@ -146,14 +146,19 @@ class AnswerSettings(BaseModel):
         "then 「(1) …」「(2) …」), on top of max_sentences; 0 = none.",
     )
     refusal_threshold: float = Field(
-        0.55,
-        description="Support score below which the extractive answer is a refusal; calibrated by "
-        "eval/calibrate_refusal.py on 62 questions with and without answers.",
+        0.46,
+        description="Support score below which the extractive answer is a refusal; re-fit by "
+        "eval/refusal_pool.py on 306 pooled questions (calibration sets, plan suite, staffqa dev), cross-validated.",
     )
     focus_support: float = Field(
-        0.85,
+        0.8,
         description="Support a question needs when the passages never mention what it asks about (会場 in "
-        "「意見交換会の会場はどこですか」); chosen by eval/calibrate_refusal.py.",
+        "「意見交換会の会場はどこですか」); re-fit with refusal_threshold.",
+    )
+    support_lexical_weight: float = Field(
+        0.25,
+        description="Share of the support score that is lexical coverage alone (the rest is the larger of "
+        "lexical and dense support); re-fit with refusal_threshold.",
     )
     named_title: float = Field(
         0.1,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.answer.extractive import refuses
+from assistant.answer.extractive import blend_support, refuses
 from assistant.config import REPO_ROOT, Settings
 from assistant.pipeline import Pipeline
 from assistant.sparse import query_tokens
@@ -43,10 +43,6 @@ class Signals:
     missing_focus: bool
     oov: float = 0.0  # share of the question's content words that no indexed chunk contains
     token_cover: float = 0.0  # IDF-weighted share of its content words found in one of the top passages
-
-    @property
-    def support(self) -> float:
-        return max(self.lexical, self.dense)
 
 
 def pools() -> dict[str, list[tuple[str, str, bool]]]:
@@ -113,7 +109,12 @@ def tally(rows: Sequence[Signals], rule: Rule) -> dict[str, float]:
 
 def configured_rule(settings: Settings) -> Rule:
     a = settings.answer
-    return lambda r: refuses(r.support, "x" if r.missing_focus else None, a.refusal_threshold, a.focus_support)
+    return lambda r: refuses(
+        blend_support(r.lexical, r.dense, a.support_lexical_weight),
+        "x" if r.missing_focus else None,
+        a.refusal_threshold,
+        a.focus_support,
+    )
 
 
 def grid_rule(train: Sequence[Signals]) -> tuple[Rule, dict[str, float]]:
@@ -139,8 +140,7 @@ def _rule(p: dict[str, float]) -> Rule:
     w = p["lexical_weight"]
 
     def rule(r: Signals) -> bool:
-        # w > 0 blends instead of taking the max: a strong dense match alone counts for less
-        support = max(r.lexical, r.dense) if w == 0 else (1 - w) * max(r.lexical, r.dense) + w * r.lexical
+        support = blend_support(r.lexical, r.dense, w)
         return support < p["threshold"] or (r.missing_focus and support < p["focus_support"])
 
     return rule

@@ -105,6 +105,12 @@ def _with_section(hit: Hit) -> str:
     return f"{hit.chunk.section}\n{hit.chunk.text}"
 
 
+def blend_support(lexical: float, dense: float, lexical_weight: float) -> float:
+    """The support score from its two parts: the larger of them, with a share `lexical_weight` of the lexical
+    coverage alone, so a strong dense match without the question's words counts for less."""
+    return (1.0 - lexical_weight) * max(lexical, dense) + lexical_weight * lexical
+
+
 def refuses(support: float, missing_focus: str | None, refusal_threshold: float, focus_support: float) -> bool:
     """Too little of the question covered, or its focus absent and the cover not strong enough."""
     return support < refusal_threshold or (missing_focus is not None and support < focus_support)
@@ -126,6 +132,7 @@ class ExtractiveAnswerer:
         self.dense_floor = a.dense_floor
         self.dense_span = a.dense_span
         self.support_passages = a.support_passages
+        self.support_lexical_weight = a.support_lexical_weight
         self.section_weight = a.section_weight
         self.sentence_weight = a.sentence_weight
         self.rank_weight = a.rank_weight
@@ -136,9 +143,10 @@ class ExtractiveAnswerer:
         """How well the best of the top passages covers the question (0..1).
 
         The larger of lexical coverage (the question's content bigrams found in a passage) and dense
-        similarity rescaled above a floor, so paraphrased questions are not refused for want of shared words.
+        similarity rescaled above a floor, so paraphrased questions are not refused for want of shared words,
+        blended with the lexical coverage by `support_lexical_weight`.
         """
-        return max(self.support_parts(question, hits))
+        return blend_support(*self.support_parts(question, hits), self.support_lexical_weight)
 
     def support_parts(self, question: str, hits: Sequence[Hit]) -> tuple[float, float]:
         """(lexical coverage, rescaled dense similarity) of the best of the top passages."""
