@@ -13,14 +13,16 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.parts import merge_parts
 from assistant.config import Settings
 from assistant.embed import CachedEmbedder, build_embedder
 from assistant.errors import LLMError
 from assistant.followup import Turn, resolve, rewrite
 from assistant.llm import ChatModel
+from assistant.question import question_parts
 from assistant.retrieve import Filters, Retriever, SearchResult
 from assistant.store import Index
-from assistant.types import Answer, Chunk
+from assistant.types import Answer, Chunk, Hit
 
 if TYPE_CHECKING:
     from assistant.answer.generative import LLMAnswerer
@@ -138,7 +140,47 @@ class Pipeline:
         started = time.perf_counter()
         asked = question
         question, resolve_timings = self.resolve(question, history, mode)
-        result = self.search(question, k, filters)
+        parts = question_parts(question)
+        if len(parts) > 1 and not self.use_llm(mode):
+            answer = self._answer_parts(parts, history, filters, mode, k)
+        else:
+            answer = self._answer_one(question, filters, mode, k, on_token, parts if len(parts) > 1 else [])
+        answer.question, answer.resolved_question = asked, question
+        answer.timings_ms.update(resolve_timings)
+        answer.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000
+        if user is not None:
+            answer.run_id = self.record(answer, user, filters, mode=mode, session=session)
+        return answer
+
+    def _answer_parts(
+        self, parts: list[str], history: Sequence[Turn], filters: Filters | None, mode: str | None, k: int | None
+    ) -> Answer:
+        """Each question of the message answered on its own passages, a later part read in the light of the
+        earlier ones (「メンバー構成と人数は？」 after 「庁内検討組織はどこ？」), then merged into one answer."""
+        answers: list[Answer] = []
+        turns = list(history)
+        # the message's answer stays about as long as a one-question answer
+        sentences = max(2, -(-self.settings.answer.max_sentences // len(parts)))
+        for part in parts:
+            resolved, _ = self.resolve(part, turns, mode)
+            answer = self._answer_one(resolved, filters, mode, k, None, [], sentences)
+            answers.append(answer)
+            turns.append(Turn(question=part, answer=answer.answer))
+        return merge_parts(" ".join(parts), answers)
+
+    def _answer_one(
+        self,
+        question: str,
+        filters: Filters | None,
+        mode: str | None,
+        k: int | None,
+        on_token: Callable[[str], None] | None,
+        parts: list[str],
+        sentences: int | None = None,
+    ) -> Answer:
+        """Retrieve and answer one question; with `parts` (an LLM answering a message that asks several
+        things) the passages are taken from each part's search in turn."""
+        result = self._search_parts(parts, k, filters) if parts else self.search(question, k, filters)
         answer: Answer | None = None
         notice = ""
         if self.use_llm(mode):
@@ -149,18 +191,30 @@ class Pipeline:
                 notice = f"{LLM_FALLBACK_NOTICE}（{exc.message_ja}）"
         if answer is None:
             t0 = time.perf_counter()
-            answer = self.extractive.answer(question, result.hits)
+            answer = self.extractive.answer(question, result.hits, sentences)
             answer.timings_ms["answer_ms"] = (time.perf_counter() - t0) * 1000
             if notice:
                 answer.notice = f"{notice} {answer.notice}".strip()
-        answer.question, answer.resolved_question = asked, question
         answer.retrieved = [h.chunk.chunk_id for h in result.hits]
         answer.timings_ms.update(result.timings_ms)
-        answer.timings_ms.update(resolve_timings)
-        answer.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000
-        if user is not None:
-            answer.run_id = self.record(answer, user, filters, mode=mode, session=session)
         return answer
+
+    def _search_parts(self, parts: list[str], k: int | None, filters: Filters | None) -> SearchResult:
+        """The parts' hits taken in turn (first of each part, then second …), without repeats, k in all."""
+        results = [self.search(part, k, filters) for part in parts]
+        limit = k or self.settings.retrieve.k
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for rank in range(max(len(r.hits) for r in results)):
+            for r in results:
+                if rank < len(r.hits) and r.hits[rank].chunk.chunk_id not in seen and len(hits) < limit:
+                    seen.add(r.hits[rank].chunk.chunk_id)
+                    hits.append(r.hits[rank])
+        timings: dict[str, float] = {}
+        for r in results:
+            for key, ms in r.timings_ms.items():
+                timings[key] = timings.get(key, 0.0) + ms
+        return SearchResult(query=" ".join(parts), hits=hits, timings_ms=timings)
 
     def resolve(self, question: str, history: Sequence[Turn], mode: str | None = None) -> tuple[str, dict[str, float]]:
         """The stand-alone form of `question` and its timings. With history and an LLM in use, the chat

@@ -48,6 +48,27 @@ def strip_question_words(query: str) -> str:
     return query
 
 
+# A part ends at a question mark, or at a polite question's 「か。」; a connective opening the next part goes.
+_PART_END = re.compile(r"(?<=[？?])|(?<=か。)")
+_CONNECTIVE = re.compile(r"^(?:また|それと|あと|それから|さらに)[、,，]\s*")
+
+
+def question_parts(question: str, min_chars: int = 10) -> list[str]:
+    """The questions one message asks, in order: 「次期計画の庁内検討組織はどこ？メンバー構成と人数は？」 asks
+    two. A piece shorter than `min_chars` (「主なものを3つ。」) stays with the part before it, and a message
+    that asks one thing is its own single part."""
+    parts: list[str] = []
+    for piece in _PART_END.split(question):
+        piece = _CONNECTIVE.sub("", piece.strip())
+        if not piece:
+            continue
+        if parts and len(piece) < min_chars:
+            parts[-1] += piece
+        else:
+            parts.append(piece)
+    return parts or [question]
+
+
 def is_alignment_question(query: str) -> bool:
     """Questions that compare the plans want every level's text side by side."""
     return bool(_ALIGN_HINTS.search(query))

@@ -194,19 +194,20 @@ class ExtractiveAnswerer:
     def refuses(self, support: float, missing_focus: str | None) -> bool:
         return refuses(support, missing_focus, self.refusal_threshold, self.focus_support)
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+    def answer(self, question: str, hits: Sequence[Hit], max_sentences: int | None = None) -> Answer:
+        """The cited answer, or a refusal; `max_sentences` overrides the setting (one part of a message)."""
         support = self.support_score(question, hits)
         missing = self.missing_focus(question, hits) if hits else None
         if not hits or self.refuses(support, missing):
             return Answer(
                 question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[], support=support
             )
-        answer = self._answer(question, hits, support)
+        answer = self._answer(question, hits, support, max_sentences or self.max_sentences)
         if missing is not None and not answer.refused:
             answer.notice = f"ご質問の「{missing}」に当たる記述は資料に見当たりません。関連する記述を示します。"
         return answer
 
-    def _answer(self, question: str, hits: Sequence[Hit], support: float) -> Answer:
+    def _answer(self, question: str, hits: Sequence[Hit], support: float, max_sentences: int) -> Answer:
         q = question_bigrams(question)
         candidates = []
         items: dict[tuple[int, int], _Candidate] = {}  # list items by (passage, position), headings or not
@@ -239,7 +240,7 @@ class ExtractiveAnswerer:
         if not ranked:
             return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[])
         best = ranked[0].score
-        chosen = [c for c in ranked if c.score >= self.keep_ratio * best][: self.max_sentences]
+        chosen = [c for c in ranked if c.score >= self.keep_ratio * best][:max_sentences]
         chosen += self._list_items(chosen, items)
         hits = list(hits)
         chosen += self._sub_section_items(chosen, items, hits)

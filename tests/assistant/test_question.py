@@ -5,8 +5,16 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from assistant.config import REPO_ROOT
-from assistant.question import QUESTION_WORDS, is_alignment_question, question_focus, strip_question_words
+from assistant.question import (
+    QUESTION_WORDS,
+    is_alignment_question,
+    question_focus,
+    question_parts,
+    strip_question_words,
+)
 from assistant.sudachi import Morpheme, morphemes, words
 
 
@@ -57,3 +65,32 @@ def test_only_the_wrappers_import_sudachipy_and_answer_does_not_reach_into_retri
     assert sudachi_users == {"assistant/sudachi.py"}
     for p in (REPO_ROOT / "assistant" / "answer").glob("*.py"):
         assert not _imports(p) & {"assistant.retrieve", "assistant.sparse", "assistant.signals"}, p
+
+
+@pytest.mark.parametrize(
+    ("message", "parts"),
+    [
+        (
+            "次期計画の庁内検討組織はどこ？メンバー構成と人数は？",
+            ["次期計画の庁内検討組織はどこ？", "メンバー構成と人数は？"],
+        ),
+        (
+            "認定する制度はありますか。ある場合、申請手数料はいくらでしょうか。",
+            ["認定する制度はありますか。", "ある場合、申請手数料はいくらでしょうか。"],
+        ),
+        ("計画の期間は？ また、アンケートはいつ実施しますか？", ["計画の期間は？", "アンケートはいつ実施しますか？"]),
+        # a short piece (an instruction, not a question) stays with its part
+        (
+            "人材モデルとしてどんな職種を定義してる？主なものを3つ。",
+            ["人材モデルとしてどんな職種を定義してる？主なものを3つ。"],
+        ),
+        # a sentence of situation first is no question of its own
+        (
+            "県内の配置状況を把握したい。デジタル推進委員は何人いる？",
+            ["県内の配置状況を把握したい。デジタル推進委員は何人いる？"],
+        ),
+        ("計画期間は", ["計画期間は"]),
+    ],
+)
+def test_question_parts(message: str, parts: list[str]) -> None:
+    assert question_parts(message) == parts

@@ -11,11 +11,12 @@ import pytest
 
 from assistant.answer.citations import REFUSAL_TEXT, split_sentences, verify_quote
 from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.parts import merge_parts, part_heading
 from assistant.config import AnswerSettings, LLMSettings, Settings
 from assistant.pipeline import Pipeline
 from assistant.question import answer_type, has_answer_type
 from assistant.retrieve import Filters
-from assistant.types import Chunk, Citation, Hit
+from assistant.types import Answer, Chunk, Citation, Hit
 from ingest.indexer import ingest_paths
 from tests.fake_openai import FakeOpenAI
 
@@ -276,3 +277,67 @@ def test_a_list_of_sub_sections_is_quoted_after_the_sentence_announcing_it(corpu
         next(li for li in lines if "(1) 市民アンケート" in li)
     )
     assert [s.section for s in corpus_pipeline.sub_sections(cited.chunk)] == []  # a leaf has none
+
+
+def test_a_message_asking_two_things_answers_each_under_its_heading(corpus_pipeline: Pipeline) -> None:
+    """「…は何年間ですか？…はいつ実施しますか？」: the two questions rank different passages, so each is
+    answered on its own; one citation list, every [n] in the text pointing at a citation that quotes its chunk."""
+    answer = corpus_pipeline.ask("厚木市DX推進計画の計画期間は何年間ですか？市民アンケートはいつ実施しますか？")
+    assert not answer.refused
+    lines = answer.answer.splitlines()
+    assert lines[0] == part_heading(1) and part_heading(2) in lines
+    first, second = "\n".join(lines[: lines.index(part_heading(2))]), "\n".join(lines[lines.index(part_heading(2)) :])
+    assert "6年間" in first and "令和7年8月" in second
+    numbers = [c.n for c in answer.citations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    marked = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert marked == set(numbers)
+    assert all(verify_quote(c.quote, c.chunk) for c in answer.citations)
+    assert answer.resolved_question == answer.question
+
+
+def _chunk(cid: str, section: str, text: str) -> Chunk:
+    return Chunk(
+        chunk_id=cid, doc_id="d", title="市の計画", level="city", edition="", page=None,
+        section=section, text=text, original=text, ordinal=0, meta={},
+    )  # fmt: skip
+
+
+def test_a_part_without_an_answer_is_refused_inside_the_answer() -> None:
+    """Parts' citations become one numbered list (a chunk two parts cite keeps one number); a refused part
+    says so under its heading, and the message is refused only when every part is."""
+    period = _chunk("d:1", "期間", "計画期間は6年間とする。")
+    survey = _chunk("d:2", "日程", "アンケートは8月に行う。")
+    one = Answer(
+        "期間は？",
+        "計画期間は6年間とする。 [1]",
+        "extractive",
+        False,
+        [Citation(1, period, "計画期間は6年間とする。", 1.0)],
+    )
+    two = Answer("日程は？", "アンケートは8月に行う。 [1]\n計画期間は6年間とする。 [2]", "extractive", False,
+                 [Citation(1, survey, "アンケートは8月に行う。", 1.0), Citation(2, period, "計画期間は6年間とする。", 0.5)])  # fmt: skip
+    none = Answer("会場は？", REFUSAL_TEXT, "extractive", True, [])
+    merged = merge_parts("期間は？日程は？会場は？", [one, two, none])
+    assert not merged.refused
+    assert merged.answer.splitlines() == [
+        part_heading(1), "計画期間は6年間とする。 [1]",
+        part_heading(2), "アンケートは8月に行う。 [2]", "計画期間は6年間とする。 [1]",
+        part_heading(3), REFUSAL_TEXT,
+    ]  # fmt: skip
+    assert [(c.n, c.chunk.chunk_id) for c in merged.citations] == [(1, "d:1"), (2, "d:2")]
+    assert merge_parts("会場は？会場は？", [none, none]).refused
+
+
+def test_an_llm_asked_two_things_gets_the_passages_of_both(corpus_pipeline: Pipeline) -> None:
+    """With an LLM the message stays one question, and its passages come from each part's search in turn."""
+    with FakeOpenAI(lambda messages: "回答します[1]。") as fake:
+        llm = LLMSettings(model="test", base_url=fake.url, api_key="x", timeout_s=5)
+        pipeline = Pipeline(corpus_pipeline.settings.model_copy(update={"llm": llm}))
+        message = "厚木市DX推進計画の計画期間は何年間ですか？市民アンケートはいつ実施しますか？"
+        answer = pipeline.ask(message)
+        _, user = (m["content"] for m in fake.last_messages)
+    assert answer.mode == "llm" and message in user
+    passages = re.findall(r"<passage [^>]*>\n(.*?)\n</passage>", user, re.S)
+    assert any("6年間" in p for p in passages) and any("令和7年8月" in p for p in passages)
+    assert len(passages) == len(answer.retrieved) == corpus_pipeline.settings.retrieve.k
