@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +118,25 @@ class Pipeline:
     def search(
         self, query: str, k: int | None = None, filters: Filters | None = None, balance: bool | None = None
     ) -> SearchResult:
-        return self.retriever.search(query, k, filters, balance)
+        """Hybrid search; a message that asks several things is searched as each of its questions, the
+        hits taken from each in turn (first of each, then second …), without repeats, k in all."""
+        parts = question_parts(query)
+        if len(parts) == 1:
+            return self.retriever.search(query, k, filters, balance)
+        results = [self.retriever.search(part, k, filters, balance) for part in parts]
+        limit = k or self.settings.retrieve.k
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for rank in range(max(len(r.hits) for r in results)):
+            for r in results:
+                if rank < len(r.hits) and r.hits[rank].chunk.chunk_id not in seen and len(hits) < limit:
+                    seen.add(r.hits[rank].chunk.chunk_id)
+                    hits.append(replace(r.hits[rank], rank=len(hits) + 1))
+        timings: dict[str, float] = {}
+        for r in results:
+            for key, ms in r.timings_ms.items():
+                timings[key] = timings.get(key, 0.0) + ms
+        return SearchResult(query=query, hits=hits, timings_ms=timings)
 
     def ask(
         self,
@@ -144,7 +163,7 @@ class Pipeline:
         if len(parts) > 1 and not self.use_llm(mode):
             answer = self._answer_parts(parts, history, filters, mode, k)
         else:
-            answer = self._answer_one(question, filters, mode, k, on_token, parts if len(parts) > 1 else [])
+            answer = self._answer_one(question, filters, mode, k, on_token)
         answer.question, answer.resolved_question = asked, question
         answer.timings_ms.update(resolve_timings)
         answer.timings_ms["total_ms"] = (time.perf_counter() - started) * 1000
@@ -163,7 +182,7 @@ class Pipeline:
         sentences = max(2, -(-self.settings.answer.max_sentences // len(parts)))
         for part in parts:
             resolved, _ = self.resolve(part, turns, mode)
-            answer = self._answer_one(resolved, filters, mode, k, None, [], sentences)
+            answer = self._answer_one(resolved, filters, mode, k, None, sentences)
             answers.append(answer)
             turns.append(Turn(question=part, answer=answer.answer))
         return merge_parts(" ".join(parts), answers)
@@ -175,12 +194,11 @@ class Pipeline:
         mode: str | None,
         k: int | None,
         on_token: Callable[[str], None] | None,
-        parts: list[str],
         sentences: int | None = None,
     ) -> Answer:
-        """Retrieve and answer one question; with `parts` (an LLM answering a message that asks several
-        things) the passages are taken from each part's search in turn."""
-        result = self._search_parts(parts, k, filters) if parts else self.search(question, k, filters)
+        """Retrieve and answer one question (an LLM answers a message that asks several things in one go,
+        on the passages of all its questions); `sentences` caps an extractive answer's sentences."""
+        result = self.search(question, k, filters)
         answer: Answer | None = None
         notice = ""
         if self.use_llm(mode):
@@ -198,23 +216,6 @@ class Pipeline:
         answer.retrieved = [h.chunk.chunk_id for h in result.hits]
         answer.timings_ms.update(result.timings_ms)
         return answer
-
-    def _search_parts(self, parts: list[str], k: int | None, filters: Filters | None) -> SearchResult:
-        """The parts' hits taken in turn (first of each part, then second …), without repeats, k in all."""
-        results = [self.search(part, k, filters) for part in parts]
-        limit = k or self.settings.retrieve.k
-        hits: list[Hit] = []
-        seen: set[str] = set()
-        for rank in range(max(len(r.hits) for r in results)):
-            for r in results:
-                if rank < len(r.hits) and r.hits[rank].chunk.chunk_id not in seen and len(hits) < limit:
-                    seen.add(r.hits[rank].chunk.chunk_id)
-                    hits.append(r.hits[rank])
-        timings: dict[str, float] = {}
-        for r in results:
-            for key, ms in r.timings_ms.items():
-                timings[key] = timings.get(key, 0.0) + ms
-        return SearchResult(query=" ".join(parts), hits=hits, timings_ms=timings)
 
     def resolve(self, question: str, history: Sequence[Turn], mode: str | None = None) -> tuple[str, dict[str, float]]:
         """The stand-alone form of `question` and its timings. With history and an LLM in use, the chat
