@@ -160,8 +160,21 @@ _QUANTITY = re.compile(
 )
 
 
+# 「どの視点で扱っている？」「どの項目に入りますか」: the answer is the heading of the part that says it;
+# 「どのガイドブックに載っている？」: the answer is the document's title.
+_PARTS = "視点|項目|章|節|分野|柱|段階|ステップ|見出し|箇所"
+_ASKS_SECTION = re.compile(rf"どの(?:{_PARTS})|(?:{_PARTS})(?:は|が)どれ")
+_DOCUMENTS = "ガイドブック|資料|文書|手引き|手引|計画書"
+_ASKS_DOCUMENT = re.compile(rf"どの(?:{_DOCUMENTS})|(?:{_DOCUMENTS})(?:は|が)どれ")
+
+
 def answer_type(question: str) -> str | None:
-    """ "when" or "quantity" when the question asks for a date or an amount, else None."""
+    """What kind of answer the question asks for: "quantity" (an amount), "when" (a date), "section" (which
+    part of a document: its heading), "document" (which document: its title), else None."""
+    if _ASKS_SECTION.search(question):
+        return "section"
+    if _ASKS_DOCUMENT.search(question):
+        return "document"
     if _ASKS_QUANTITY.search(question):
         return "quantity"
     if _ASKS_WHEN.search(question):

@@ -104,8 +104,8 @@ def unsupported_sentences(answer: str, passages: dict[int, str], threshold: floa
     out = []
     for sentence in split_sentences(answer):
         body = _MARKER.sub("", sentence).strip()
-        if len(normal(body)) < 6 or body.startswith(("【", "■", "※")):
-            continue  # headings and fragments carry no claim
+        if len(normal(body)) < 6 or body.startswith(("【", "〔", "■", "※")):
+            continue  # headings (a passage's own, 〔…〕) and fragments carry no claim
         cited = [passages[n] for n in markers(sentence) if n in passages]
         if not cited or max(support(body, p) for p in cited) < threshold:
             out.append(sentence)

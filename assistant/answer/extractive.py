@@ -111,6 +111,14 @@ def blend_support(lexical: float, dense: float, lexical_weight: float) -> float:
     return (1.0 - lexical_weight) * max(lexical, dense) + lexical_weight * lexical
 
 
+def _label(chunk: Chunk, kind: str | None) -> str:
+    """What names the passage when the question asks which part (its heading) or which document (its title)."""
+    if kind == "section" and chunk.section:
+        cleaned = clean_sentence(chunk.section.split(" > ")[-1])
+        return cleaned[0] if cleaned else ""
+    return chunk.title if kind == "document" else ""
+
+
 def refuses(support: float, missing_focus: str | None, refusal_threshold: float, focus_support: float) -> bool:
     """Too little of the question covered, or its focus absent and the cover not strong enough."""
     return support < refusal_threshold or (missing_focus is not None and support < focus_support)
@@ -251,7 +259,7 @@ class ExtractiveAnswerer:
                 extra = next((c for c in ranked if hits[c.hit_index].chunk.level == level), None)
                 if extra is not None:
                     chosen.append(extra)
-        return self._compose(question, hits, chosen, alignment, support)
+        return self._compose(question, hits, chosen, alignment, support, kind)
 
     def _list_items(self, chosen: Sequence[_Candidate], items: dict[tuple[int, int], _Candidate]) -> list[_Candidate]:
         """The items of a list that a chosen sentence introduces (「次の…を実施します。」 then 「(1) …」「(2) …」)."""
@@ -300,7 +308,13 @@ class ExtractiveAnswerer:
         return out
 
     def _compose(
-        self, question: str, hits: Sequence[Hit], chosen: list[_Candidate], alignment: bool, support: float
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        chosen: list[_Candidate],
+        alignment: bool,
+        support: float,
+        kind: str | None = None,
     ) -> Answer:
         # Keep sentences of one passage together and in document order; passages by best score.
         first_seen: dict[int, float] = {}
@@ -313,12 +327,17 @@ class ExtractiveAnswerer:
         citations: list[Citation] = []
         lines: list[str] = []
         current_level = None
+        last_label = ""
         for hi in hit_order:
             chunk = hits[hi].chunk
             sentences = sorted((c for c in chosen if c.hit_index == hi), key=lambda c: c.position)
             if alignment and chunk.level != current_level:
                 current_level = chunk.level
                 lines.append(f"【{LEVEL_LABELS_JA.get(chunk.level, chunk.level)}】")
+            label = _label(chunk, kind)
+            if label and label != last_label and normal(label) not in normal(sentences[0].sentence):
+                lines.append(f"〔{label}〕")
+            last_label = label
             for c in sentences:
                 lines.append(f"{c.sentence} [{numbers[hi]}]")
             quote = max(sentences, key=lambda c: c.score).quote

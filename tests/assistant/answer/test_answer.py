@@ -207,6 +207,10 @@ def test_a_bracketed_remark_stays_with_its_sentence() -> None:
         ("点検した条項はどのくらいあった？", "quantity"),
         ("GIFとは何か", None),
         ("庁内検討組織はどこ？", None),
+        ("情報漏えいへの備えは、どの視点で扱ってる？", "section"),
+        ("備えを扱う視点はどれ？", "section"),
+        ("評価のやり方が載っているのは、どのガイドブック？", "document"),
+        ("どのような観点で確認されますか", None),  # what kind of, not which part
     ],
 )
 def test_answer_type(question: str, kind: str | None) -> None:
@@ -341,3 +345,20 @@ def test_an_llm_asked_two_things_gets_the_passages_of_both(corpus_pipeline: Pipe
     passages = re.findall(r"<passage [^>]*>\n(.*?)\n</passage>", user, re.S)
     assert any("6年間" in p for p in passages) and any("令和7年8月" in p for p in passages)
     assert len(passages) == len(answer.retrieved) == corpus_pipeline.settings.retrieve.k
+
+
+def test_a_which_part_question_names_the_heading_and_a_which_document_question_the_title(
+    corpus_pipeline: Pipeline,
+) -> None:
+    """The answer to 「どの視点に入りますか」 is a heading, to 「どの資料ですか」 a document: each passage's lines
+    open with it (once while it repeats), since the sentences themselves rarely say it."""
+    part = corpus_pipeline.ask("サイバー犯罪への対策は、計画策定に当たって考慮すべきどの視点に入りますか")
+    lines = part.answer.splitlines()
+    assert lines[0] == "〔(3) 情報セキュリティの確保〕" and "サイバー犯罪" in lines[1]
+    assert part.citations[0].chunk.section.endswith(lines[0].strip("〔〕"))
+    document = corpus_pipeline.ask("自治体DX推進計画の対象期間が書かれているのはどの資料ですか")
+    labels = [x.strip("〔〕") for x in document.answer.splitlines() if x.startswith("〔")]
+    assert labels and labels[0] == document.citations[0].chunk.title
+    assert all(a != b for a, b in zip(labels, labels[1:], strict=False))  # a title that repeats is shown once
+    plain = corpus_pipeline.ask("サイバー犯罪への対策はどうしますか")
+    assert not any(x.startswith("〔") for x in plain.answer.splitlines())
