@@ -160,6 +160,21 @@ _QUANTITY = re.compile(
 )
 
 
+# A question for a sum of money (「受講料はいくら？」「費用の目安は」) can only be answered by a passage that
+# states one (「3,000円」「無料」); a money word used otherwise (「経費の削減目標は」「手数料を払えるように」) asks none.
+_MONEY = "料金|費用|手数料|受講料|利用料|使用料|金額|予算額|予算規模|家賃|価格|経費|単価"
+_ASKS_MONEY = re.compile(rf"いくら|何円|(?:{_MONEY})(?:は|って)?(?:[?？]|$|どれ|どの|の目安|の相場|感)")
+_STATES_MONEY = re.compile(r"\d[\d,，.．]*\s*(?:兆|億|万|千)?\s*円|無料|無償|有料|有償")
+
+
+def asks_money(question: str) -> bool:
+    return bool(_ASKS_MONEY.search(question.strip()))
+
+
+def states_money(texts: list[str]) -> bool:
+    return any(_STATES_MONEY.search(unicodedata.normalize("NFKC", t)) for t in texts)
+
+
 # 「どの視点で扱っている？」「どの項目に入りますか」: the answer is the heading of the part that says it;
 # 「どのガイドブックに載っている？」: the answer is the document's title.
 _PARTS = "視点|項目|章|節|分野|柱|段階|ステップ|見出し|箇所"

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from assistant.answer.citations import REFUSAL_TEXT, bigrams, normal, split_sentences, verify_quote
 from assistant.config import AnswerSettings
-from assistant.question import answer_type, has_answer_type, is_alignment_question, mentioned, question_focus
+from assistant.question import (
+    answer_type,
+    asks_money,
+    has_answer_type,
+    is_alignment_question,
+    mentioned,
+    question_focus,
+    states_money,
+)
 from assistant.types import LEVEL_LABELS_JA, Answer, Chunk, Citation, Hit
 
 # Question phrasing that never occurs in the answer text.
@@ -175,8 +183,11 @@ class ExtractiveAnswerer:
 
     def missing_focus(self, question: str, hits: Sequence[Hit]) -> str | None:
         """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it."""
+        supporting = self._supporting(question, hits)
+        if asks_money(question) and not states_money(supporting):
+            return "金額"
         focus = question_focus(question)
-        if focus is None or mentioned(focus, self._supporting(question, hits)):
+        if focus is None or mentioned(focus, supporting):
             return None
         return focus
 

@@ -14,7 +14,7 @@ from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.parts import merge_parts, part_heading
 from assistant.config import AnswerSettings, LLMSettings, Settings
 from assistant.pipeline import Pipeline
-from assistant.question import answer_type, has_answer_type
+from assistant.question import answer_type, asks_money, has_answer_type
 from assistant.retrieve import Filters
 from assistant.types import Answer, Chunk, Citation, Hit
 from ingest.indexer import ingest_paths
@@ -362,3 +362,22 @@ def test_a_which_part_question_names_the_heading_and_a_which_document_question_t
     assert all(a != b for a, b in zip(labels, labels[1:], strict=False))  # a title that repeats is shown once
     plain = corpus_pipeline.ask("サイバー犯罪への対策はどうしますか")
     assert not any(x.startswith("〔") for x in plain.answer.splitlines())
+
+
+def test_a_question_for_a_sum_of_money_needs_a_passage_that_states_one() -> None:
+    """「受講料はいくら？」 over passages about the course but no amount is the missing-focus case (金額); a
+    passage that says 「無料」 or 「3,000円」 answers it, and a money word that asks no sum (経費の削減目標) is no such question."""
+    course = _chunk("d:1", "研修", "データ人材育成コースは、職員を対象に年2回開催し、受講料について定める。")
+    free = _chunk("d:2", "研修", "データ人材育成コースは、職員を対象に年2回開催し、受講料は無料とする。")
+    priced = _chunk("d:3", "研修", "データ人材育成コースは、職員を対象に年2回開催し、受講料は3,000円とする。")
+    answerer = ExtractiveAnswerer(AnswerSettings())
+    question = "データ人材育成コースの受講料はいくらですか"
+    assert answerer.missing_focus(question, [Hit(chunk=course, score=1.0)]) == "金額"
+    assert answerer.answer(question, [Hit(chunk=course, score=1.0)]).refused
+    for chunk in (free, priced):
+        assert answerer.missing_focus(question, [Hit(chunk=chunk, score=1.0)]) is None
+        assert not answerer.answer(question, [Hit(chunk=chunk, score=1.0)]).refused
+    assert asks_money("費用の目安はどれくらいでしょうか") and asks_money("DLサービスって有償？費用感は？")
+    assert not asks_money("運用経費の削減目標は何割ですか") and not asks_money(
+        "手数料をキャッシュレスで払えるようにするには"
+    )
