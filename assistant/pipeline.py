@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +20,9 @@ from assistant.errors import LLMError
 from assistant.followup import Turn, resolve, rewrite
 from assistant.llm import ChatModel
 from assistant.question import question_parts
-from assistant.retrieve import Filters, Retriever, SearchResult
+from assistant.retrieve import Filters, Retriever, SearchResult, interleave
 from assistant.store import Index
-from assistant.types import Answer, Chunk, Hit
+from assistant.types import Answer, Chunk
 
 if TYPE_CHECKING:
     from assistant.answer.generative import LLMAnswerer
@@ -124,19 +123,7 @@ class Pipeline:
         if len(parts) == 1:
             return self.retriever.search(query, k, filters, balance)
         results = [self.retriever.search(part, k, filters, balance) for part in parts]
-        limit = k or self.settings.retrieve.k
-        hits: list[Hit] = []
-        seen: set[str] = set()
-        for rank in range(max(len(r.hits) for r in results)):
-            for r in results:
-                if rank < len(r.hits) and r.hits[rank].chunk.chunk_id not in seen and len(hits) < limit:
-                    seen.add(r.hits[rank].chunk.chunk_id)
-                    hits.append(replace(r.hits[rank], rank=len(hits) + 1))
-        timings: dict[str, float] = {}
-        for r in results:
-            for key, ms in r.timings_ms.items():
-                timings[key] = timings.get(key, 0.0) + ms
-        return SearchResult(query=query, hits=hits, timings_ms=timings)
+        return interleave(query, results, k or self.settings.retrieve.k)
 
     def ask(
         self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from assistant.sudachi import morphemes, words
 
@@ -171,7 +172,7 @@ def asks_money(question: str) -> bool:
     return bool(_ASKS_MONEY.search(question.strip()))
 
 
-def states_money(texts: list[str]) -> bool:
+def states_money(texts: Sequence[str]) -> bool:
     return any(_STATES_MONEY.search(unicodedata.normalize("NFKC", t)) for t in texts)
 
 

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -20,9 +20,9 @@ from assistant.config import RetrieveSettings
 from assistant.question import is_alignment_question
 from assistant.signals import AnySignal, Filters, PoolSignal, build_signals
 from assistant.store import Index
-from assistant.types import Chunk, Hit
+from assistant.types import Chunk, Hit, summed_timings
 
-__all__ = ["Filters", "Retriever", "SearchResult", "near_duplicate", "rrf_fuse", "score_fuse"]
+__all__ = ["Filters", "Retriever", "SearchResult", "interleave", "near_duplicate", "rrf_fuse", "score_fuse"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,19 @@ def score_fuse(
         for (doc_id, _), v in zip(hits, normed, strict=True):
             fused[doc_id] = fused.get(doc_id, 0.0) + w * float(v)
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def interleave(query: str, results: Sequence[SearchResult], k: int) -> SearchResult:
+    """Several searches as one (the questions of one message): hits taken from each in turn (first of each,
+    then second …), without repeats, k in all, re-ranked from 1."""
+    hits: list[Hit] = []
+    seen: set[str] = set()
+    for rank in range(max((len(r.hits) for r in results), default=0)):
+        for r in results:
+            if rank < len(r.hits) and r.hits[rank].chunk.chunk_id not in seen and len(hits) < k:
+                seen.add(r.hits[rank].chunk.chunk_id)
+                hits.append(replace(r.hits[rank], rank=len(hits) + 1))
+    return SearchResult(query=query, hits=hits, timings_ms=summed_timings(r.timings_ms for r in results))
 
 
 class Retriever:

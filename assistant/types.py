@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -197,6 +198,15 @@ def page_ref(page: int | None, page_label: str | None = None, page_count: int | 
         return ""
     physical = f"PDF {page}/{page_count}頁" if page_count else f"PDF {page}頁"
     return f"p.{page_label}（{physical}）" if page_label else physical
+
+
+def summed_timings(timings: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """Stage timings of several runs (a message's parts) added up key by key."""
+    out: dict[str, float] = {}
+    for t in timings:
+        for key, ms in t.items():
+            out[key] = out.get(key, 0.0) + ms
+    return out
 
 
 @dataclass

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.answer.citations import REFUSAL_TEXT
-from assistant.types import Answer, Citation
+from assistant.types import Answer, Citation, summed_timings
 
 _MARK = re.compile(r"\[(\d+)\]")
 
@@ -51,17 +51,13 @@ def merge_parts(question: str, answers: Sequence[Answer]) -> Answer:
         if part.notice and part.notice not in notices:
             notices.append(part.notice)
     refused = all(a.refused for a in answers)
-    timings: dict[str, float] = {}
-    for a in answers:
-        for key, ms in a.timings_ms.items():
-            timings[key] = timings.get(key, 0.0) + ms
     return Answer(
         question=question,
         answer=REFUSAL_TEXT if refused else "\n".join(lines),
         mode=answers[0].mode,
         refused=refused,
         citations=[] if refused else citations,
-        timings_ms=timings,
+        timings_ms=summed_timings(a.timings_ms for a in answers),
         notice=" ".join(notices),
         unsupported=[s for a in answers for s in a.unsupported],
         support=max(a.support for a in answers),
