@@ -79,12 +79,13 @@ def is_alignment_question(query: str) -> bool:
 # Question words that end the focus phrase; 何-compounds (何人, 何年) are recognised by their first character.
 _WH_WORDS = frozenset({"誰", "だれ", "なに", "なん", "いつ", "いくら", "いくつ", "どこ", "どれ", "どの", "どう"})
 _WH_POS = frozenset({"代名詞", "副詞", "形状詞", "連体詞", "名詞"})
-_PARTICLES = frozenset({"は", "が", "を", "で", "に"})
-# Heads that only say what kind of answer is wanted: 開催時期 asks about 開催.
+_PARTICLES = frozenset({"は", "が", "を", "で", "に", "って"})
+# Heads that only say what kind of answer is wanted (開催時期 asks about 開催, 改定日 about 改定, 開催場所 about
+# 開催) or whose side (職員側 asks about 職員).
 _ANSWER_TYPE_HEADS = tuple(
     sorted(
-        ("時期", "期間", "年度", "年数", "日程", "日時", "時間", "人数", "回数", "件数", "台数", "数",
-         "金額", "額", "規模", "率", "割合", "名称", "名前"),
+        ("時期", "期間", "年度", "年数", "日程", "日時", "時間", "日付", "日", "場所", "人数", "回数", "件数",
+         "台数", "数", "金額", "額", "規模", "率", "割合", "名称", "名前", "側"),
         key=len,
         reverse=True,
     )
@@ -161,19 +162,65 @@ _QUANTITY = re.compile(
 )
 
 
-# A question for a sum of money (「受講料はいくら？」「費用の目安は」) can only be answered by a passage that
-# states one (「3,000円」「無料」); a money word used otherwise (「経費の削減目標は」「手数料を払えるように」) asks none.
+# -- what the answer must contain ---------------------------------------------------------------
+# Some questions can only be answered by a passage that holds a certain kind of expression: a sum of money
+# (「受講料はいくら？」「費用の目安は」: 3,000円, 無料), a count in the unit asked (「何人採ったの？」: 〜人, 〜名;
+# 「何回ですか」: 〜回; 「何％」: 〜％, 〜割) or, for who holds a post (「委員長は誰？」「デジタル大臣って誰？」), a
+# person's name. Passages about the topic that hold none do not answer it: `required_expression` names what
+# the answer must hold and `states_required` checks the passages. A money word used otherwise
+# (「経費の削減目標は」「手数料を払えるように」) and a who-question about a group (「誰を対象に」「誰で構成」) ask none.
 _MONEY = "料金|費用|手数料|受講料|利用料|使用料|金額|予算額|予算規模|家賃|価格|経費|単価"
 _ASKS_MONEY = re.compile(rf"いくら|何円|(?:{_MONEY})(?:は|って)?(?:[?？]|$|どれ|どの|の目安|の相場|感)")
 _STATES_MONEY = re.compile(r"\d[\d,，.．]*\s*(?:兆|億|万|千)?\s*円|無料|無償|有料|有償")
+# 何 + counter → (what is missing, the counters a passage may state it with)
+_COUNTERS: dict[str, tuple[str, str]] = {
+    "人": ("人数", "人|名"),
+    "名": ("人数", "人|名"),
+    "件": ("件数", "件"),
+    "回": ("回数", "回"),
+    "日間": ("日数", "日"),
+    "日": ("日付", "日"),
+    "校": ("校数", "校"),
+    "社": ("社数", "社"),
+    "団体": ("団体数", "団体"),
+    "か所": ("箇所数", "か所|箇所|ヶ所|カ所"),
+    "箇所": ("箇所数", "か所|箇所|ヶ所|カ所"),
+    "%": ("割合", "%|割"),
+    "割": ("割合", "%|割"),
+}
+_ASKS_COUNT = re.compile("何(" + "|".join(sorted(map(re.escape, _COUNTERS), key=len, reverse=True)) + ")")
+_NUMBER = r"(?:\d[\d,，.．]*|[一二三四五六七八九十百千数]+)\s*(?:兆|億|万|千)?\s*"  # 12, 三千, 数十
+_ASKS_WHO = re.compile(r"誰|だれ|どなた")
+_POST = re.compile(r"(?:長|大臣|知事|代表|官)$")  # 委員長, 課長, デジタル大臣, 補佐官
+MONEY, PERSON_NAME = "金額", "氏名"
 
 
 def asks_money(question: str) -> bool:
     return bool(_ASKS_MONEY.search(question.strip()))
 
 
-def states_money(texts: Sequence[str]) -> bool:
-    return any(_STATES_MONEY.search(unicodedata.normalize("NFKC", t)) for t in texts)
+def required_expression(question: str) -> str | None:
+    """What a passage must state to answer the question: 「金額」, a count (「人数」「回数」「割合」…) or
+    「氏名」 (who holds a post); None when the question's form asks for no such expression."""
+    text = unicodedata.normalize("NFKC", question)
+    if asks_money(text):
+        return MONEY
+    count = _ASKS_COUNT.search(text)
+    if count:
+        return _COUNTERS[count.group(1)][0]
+    focus = question_focus(question) if _ASKS_WHO.search(text) else None
+    return PERSON_NAME if focus and _POST.search(focus) else None
+
+
+def states_required(expression: str, texts: Sequence[str]) -> bool:
+    """One of the texts states the expression `required_expression` named (a person's name: Sudachi's 人名)."""
+    flat = [unicodedata.normalize("NFKC", t) for t in texts]
+    if expression == MONEY:
+        return any(_STATES_MONEY.search(t) for t in flat)
+    if expression == PERSON_NAME:
+        return any(m.pos[1] == "固有名詞" and m.pos[2] == "人名" for t in flat for m in morphemes(t, "C"))
+    units = next(u for label, u in _COUNTERS.values() if label == expression)
+    return any(re.search(f"{_NUMBER}(?:{units})", t) for t in flat)
 
 
 # 「どの視点で扱っている？」「どの項目に入りますか」: the answer is the heading of the part that says it;

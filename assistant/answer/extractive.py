@@ -17,12 +17,12 @@ from assistant.answer.citations import REFUSAL_TEXT, bigrams, normal, split_sent
 from assistant.config import AnswerSettings
 from assistant.question import (
     answer_type,
-    asks_money,
     has_answer_type,
     is_alignment_question,
     mentioned,
     question_focus,
-    states_money,
+    required_expression,
+    states_required,
 )
 from assistant.types import LEVEL_LABELS_JA, Answer, Chunk, Citation, Hit
 
@@ -182,14 +182,16 @@ class ExtractiveAnswerer:
         return {g: math.log(1.0 + n / (1.0 + sum(g in s for s in sets))) * _kind_weight(g, hw) for g in q}
 
     def missing_focus(self, question: str, hits: Sequence[Hit]) -> str | None:
-        """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it."""
+        """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it, else the
+        kind of expression its answer needs (金額, 人数, 氏名 …) when none of them states one."""
         supporting = self._supporting(question, hits)
-        if asks_money(question) and not states_money(supporting):
-            return "金額"
         focus = question_focus(question)
-        if focus is None or mentioned(focus, supporting):
-            return None
-        return focus
+        if focus is not None and not mentioned(focus, supporting):
+            return focus
+        required = required_expression(question)
+        if required is not None and not states_required(required, supporting):
+            return required
+        return None
 
     def _supporting(self, question: str, hits: Sequence[Hit]) -> list[str]:
         """The top passages that may mention the question's focus. A question that names a document by its

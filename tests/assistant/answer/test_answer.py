@@ -14,7 +14,7 @@ from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.parts import merge_parts, part_heading
 from assistant.config import AnswerSettings, LLMSettings, Settings
 from assistant.pipeline import Pipeline
-from assistant.question import answer_type, asks_money, has_answer_type
+from assistant.question import answer_type, asks_money, has_answer_type, required_expression
 from assistant.retrieve import Filters
 from assistant.types import Answer, Chunk, Citation, Hit
 from ingest.indexer import ingest_paths
@@ -258,7 +258,7 @@ def test_a_question_naming_a_document_needs_its_focus_in_that_document() -> None
 
     hits = [
         hit("city", "本計画は令和9年度から6年間の計画とします。", 0.37),
-        hit("pref", "予算や職員が限られる中で、デジタル化を進める必要がある。", 0.09),
+        hit("pref", "予算や職員（50人）が限られる中で、デジタル化を進める必要がある。", 0.09),
     ]
     question = "厚木市DX推進計画の職員数は何人ですか"
     assert ExtractiveAnswerer().missing_focus(question, hits) == "職員"
@@ -381,3 +381,29 @@ def test_a_question_for_a_sum_of_money_needs_a_passage_that_states_one() -> None
     assert not asks_money("運用経費の削減目標は何割ですか") and not asks_money(
         "手数料をキャッシュレスで払えるようにするには"
     )
+
+
+def test_a_count_or_a_post_holder_needs_a_passage_that_states_one() -> None:
+    """「何人」 needs 〜人/〜名 and 「何回」 〜回 in the passages; 「委員長は誰」 needs a person's name. A passage on
+    the topic without one leaves the question unanswered (its missing focus says what is missing), one with
+    it answers; who-questions about a group (「誰で構成」) and questions without a counter ask for none."""
+    answerer = ExtractiveAnswerer(AnswerSettings())
+
+    def missing(question: str, text: str) -> str | None:
+        return answerer.missing_focus(question, [Hit(chunk=_chunk("d:1", "推進体制", text), score=1.0)])
+
+    committee = "情報化推進委員会は、副市長及び各部長を委員として構成し、計画の策定を審議するために開催する。"
+    assert missing("情報化推進委員会の開催回数は何回ですか", committee) == "回数"
+    assert missing("情報化推進委員会の開催回数は何回ですか", committee + "委員会は年3回開催する。") is None
+    assert missing("情報化推進委員会の委員は何人ですか", committee) == "人数"
+    assert missing("情報化推進委員会の委員は何人ですか", committee + "委員は12名とする。") is None
+    assert missing("情報化推進委員会の委員長は誰ですか", committee) == "氏名"
+    assert missing("情報化推進委員会の委員長は誰ですか", committee + "委員長は山田太郎副市長が務める。") is None
+    assert missing("情報化推進委員会は誰で構成されますか", committee) is None
+    assert required_expression("デジタル大臣って誰？") == "氏名"
+    assert required_expression("交付率は何％ですか") == "割合"
+    assert required_expression("何日間ですか") == "日数" and required_expression("何日に開催しますか") == "日付"
+    assert required_expression("委員会の役割は何ですか") is None
+    assert answerer.answer(
+        "情報化推進委員会の委員長は誰ですか", [Hit(chunk=_chunk("d:1", "推進体制", committee), score=1.0)]
+    ).refused
