@@ -226,7 +226,7 @@ def states_required(expression: str, texts: Sequence[str]) -> bool:
 # 「どの視点で扱っている？」「どの項目に入りますか」: the answer is the heading of the part that says it;
 # 「どのガイドブックに載っている？」: the answer is the document's title.
 _PARTS = "視点|項目|章|節|分野|柱|段階|ステップ|見出し|箇所"
-_ASKS_SECTION = re.compile(rf"どの(?:{_PARTS})|(?:{_PARTS})(?:は|が)どれ")
+_ASKS_SECTION = re.compile(rf"どの(?P<a>{_PARTS})|(?P<b>{_PARTS})(?:は|が)どれ")
 _DOCUMENTS = "ガイドブック|資料|文書|手引き|手引|計画書"
 _ASKS_DOCUMENT = re.compile(rf"どの(?:{_DOCUMENTS})|(?:{_DOCUMENTS})(?:は|が)どれ")
 
@@ -243,6 +243,13 @@ def answer_type(question: str) -> str | None:
     if _ASKS_WHEN.search(question):
         return "when"
     return None
+
+
+def asked_part(question: str) -> str | None:
+    """The kind of part a which-part question names (視点 in 「どの視点で扱っている？」), else None: the passages
+    filed under a heading that names it (「６ 計画策定に当たって考慮すべき視点 > (3) …」) are where it is answered."""
+    m = _ASKS_SECTION.search(question)
+    return (m.group("a") or m.group("b")) if m else None
 
 
 def has_answer_type(kind: str | None, sentence: str) -> bool:

@@ -17,6 +17,7 @@ from assistant.answer.citations import REFUSAL_TEXT, bigrams, normal, split_sent
 from assistant.config import AnswerSettings
 from assistant.question import (
     answer_type,
+    asked_part,
     has_answer_type,
     is_alignment_question,
     mentioned,
@@ -247,6 +248,7 @@ class ExtractiveAnswerer:
                     candidates.append(candidate)
         weight = self._weights(q, [c.sentence for c in candidates])
         kind = answer_type(question)
+        part = asked_part(question)
         for c in candidates:
             # the section path is context every sentence of the chunk shares
             section = hits[c.hit_index].chunk.section.split(" > ")[-1]
@@ -256,6 +258,7 @@ class ExtractiveAnswerer:
                 + self.sentence_weight * coverage(q, c.sentence, weight)
                 + self.rank_weight * prior
                 + (self.answer_type_weight if has_answer_type(kind, c.sentence) else 0.0)
+                + (self.answer_type_weight if part and part in hits[c.hit_index].chunk.section else 0.0)
             )
         ranked = sorted(candidates, key=lambda c: -c.score)
         if not ranked:

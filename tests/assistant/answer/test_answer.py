@@ -14,7 +14,7 @@ from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.parts import merge_parts, part_heading
 from assistant.config import AnswerSettings, LLMSettings, Settings
 from assistant.pipeline import Pipeline
-from assistant.question import answer_type, asks_money, has_answer_type, required_expression
+from assistant.question import answer_type, asked_part, asks_money, has_answer_type, required_expression
 from assistant.retrieve import Filters
 from assistant.types import Answer, Chunk, Citation, Hit
 from ingest.indexer import ingest_paths
@@ -407,3 +407,26 @@ def test_a_count_or_a_post_holder_needs_a_passage_that_states_one() -> None:
     assert answerer.answer(
         "情報化推進委員会の委員長は誰ですか", [Hit(chunk=_chunk("d:1", "推進体制", committee), score=1.0)]
     ).refused
+
+
+def test_a_which_part_question_prefers_passages_filed_under_that_kind_of_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """「どの視点で扱ってる？」: a passage under 「…考慮すべき視点 > (3) 情報セキュリティの確保」 answers it, though a
+    guidebook passage filed under another heading shares more of the question's words (without the rule the
+    city passage is not quoted at all)."""
+    guide = _chunk("g:1", "8. セキュリティ", "ランサムウェアや情報漏えいへの備えとして、特設ページを参照する。")
+    city = _chunk(
+        "c:1",
+        "６ 考慮すべき視点 > (3) 情報セキュリティの確保",
+        "市民の個人情報を守るため、情報セキュリティを確保する。",
+    )
+    hits = [Hit(chunk=guide, score=1.0, scores={"dense": 0.9}), Hit(chunk=city, score=0.9, scores={"dense": 0.9})]
+    question = "ランサムウェアや情報漏えいへの備えは、どの視点で扱ってる？"
+    answer = ExtractiveAnswerer(AnswerSettings()).answer(question, hits)
+    assert not answer.refused
+    assert "〔(3) 情報セキュリティの確保〕" in answer.answer.splitlines()
+    monkeypatch.setattr("assistant.answer.extractive.asked_part", lambda q: None)
+    assert "〔(3) 情報セキュリティの確保〕" not in ExtractiveAnswerer(AnswerSettings()).answer(question, hits).answer
+    assert asked_part("どの視点で扱ってる？") == "視点" and asked_part("項目はどれですか") == "項目"
+    assert asked_part("どのように扱いますか") is None
