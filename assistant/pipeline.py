@@ -6,6 +6,7 @@ and the run log: `ask(..., user=...)` appends the run record and puts its id on 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ from assistant.llm import ChatModel
 from assistant.question import question_parts
 from assistant.retrieve import Filters, Retriever, SearchResult, interleave
 from assistant.store import Index
-from assistant.types import Answer, Chunk
+from assistant.types import NOTES_META, Answer, Chunk
 
 if TYPE_CHECKING:
     from assistant.answer.generative import LLMAnswerer
@@ -74,7 +75,14 @@ class Pipeline:
     def extractive(self) -> ExtractiveAnswerer:
         answerer = ExtractiveAnswerer(self.settings.answer)
         answerer.sub_sections = self.sub_sections
+        answerer.footnotes = self.footnotes
         return answerer
+
+    def footnotes(self, chunk: Chunk) -> list[tuple[int, Chunk]]:
+        """The footnotes a PDF chunk cites (NOTES_META, recorded at ingest) and the chunks that hold them."""
+        cited = [(int(n), str(cid)) for n, cid in json.loads(str(chunk.meta.get(NOTES_META, "[]")))]
+        holders = {c.chunk_id: c for c in self.index.get_chunks(list(dict.fromkeys(cid for _, cid in cited)))}
+        return [(n, holders[cid]) for n, cid in cited if cid in holders]
 
     def sub_sections(self, chunk: Chunk) -> list[Chunk]:
         """The first chunk of each direct sub-section of the chunk's section, in document order."""

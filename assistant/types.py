@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ MetaValue = str | int | float | bool
 # Chunk.meta keys written by ingest and read by citations.
 PAGE_LABEL_META = "page_label"  # the printed page number of a PDF chunk's page ("100"), when known
 PAGE_COUNT_META = "page_count"  # physical pages of the chunk's PDF
+NOTES_META = "notes"  # JSON [[number, chunk_id], …]: the footnotes a PDF chunk cites and the chunks that hold them
 SOURCES_META = "sources"  # JSON [[start, end, [url, …]], …]: offsets into chunk.text and their source URLs
 
 
@@ -72,6 +74,15 @@ class Chunk:
     original: str  # the raw extracted span the text came from
     ordinal: int  # position of the chunk within its document
     meta: dict[str, MetaValue] = field(default_factory=dict)
+
+
+def footnote_cited(number: int, text: str) -> bool:
+    """`text` cites footnote `number` (「…ロードマップ」117に基づき」), not a quantity (「約50の資格」「117件」「第3条」
+    「2021年」); NOTES_META records the footnotes a chunk cites."""
+    return bool(re.search(rf"(?<=[^\d\s.,:/\-(（約第計全各毎延])({number})(?=[^\d{_COUNTERS}.,:/]|$)", text))
+
+
+_COUNTERS = "年月日度%％人件回名社校倍億万千兆円か箇ヶ個点項条号歳割"
 
 
 def make_chunk_id(doc_id: str, page: int | None, text: str, occurrence: int = 0) -> str:

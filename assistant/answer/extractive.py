@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant.answer.citations import REFUSAL_TEXT, bigrams, normal, split_sentences, verify_quote
 from assistant.config import AnswerSettings
@@ -25,7 +25,7 @@ from assistant.question import (
     required_expression,
     states_required,
 )
-from assistant.types import LEVEL_LABELS_JA, Answer, Chunk, Citation, Hit
+from assistant.types import LEVEL_LABELS_JA, NOTES_META, Answer, Chunk, Citation, Hit, footnote_cited
 
 # Question phrasing that never occurs in the answer text.
 _QUESTION_NOISE = re.compile(
@@ -42,6 +42,34 @@ class _Candidate:
     position: int  # order within the chunk
     score: float = 0.0
     quote: str = ""  # what the citation quotes: an exact substring of the chunk text
+    notes: list[_Note] = field(default_factory=list)  # the footnotes the sentence cites
+
+
+@dataclass
+class _Note:
+    number: int
+    holder: Chunk  # the chunk of the page's footnotes
+    text: str  # the footnote as shown: its lines joined
+    quote: str  # its longest line: an exact substring of the holder's text
+    position: int  # its line within the holder
+
+
+_NOTE_START = re.compile(r"^\d{1,3}[ \u3000]+\S")
+
+
+def footnote_text(number: int, holder: Chunk) -> tuple[str, str, int] | None:
+    """(text, quote, line) of footnote `number` in the chunk of its page's footnotes: the line that starts
+    with the number and the lines that continue it."""
+    lines = holder.text.split("\n")
+    for i, line in enumerate(lines):
+        if re.match(rf"{number}[ \u3000]+\S", line):
+            body = [line.strip()]
+            for more in lines[i + 1 :]:
+                if _NOTE_START.match(more) or not more.strip():
+                    break
+                body.append(more.strip())
+            return "".join(body), max(body, key=len), i
+    return None
 
 
 # Markup and bookkeeping that never belong in an answer line: Markdown heading / quote marks and list
@@ -144,6 +172,8 @@ class ExtractiveAnswerer:
         self.named_title = a.named_title
         # the chunks of a passage's document that open its sub-sections (set by the Pipeline from the index)
         self.sub_sections: Callable[[Chunk], list[Chunk]] | None = None
+        # the footnotes a passage cites: (number, the chunk that holds it) (set by the Pipeline from the index)
+        self.footnotes: Callable[[Chunk], list[tuple[int, Chunk]]] | None = None
         self.refusal_threshold = a.refusal_threshold
         self.focus_support = a.focus_support
         self.dense_floor = a.dense_floor
@@ -211,7 +241,18 @@ class ExtractiveAnswerer:
         ):
             named = [h for h in top if by_doc[h.chunk.doc_id] == ranked[0]]
             top = named or top
-        return [_with_section(h) for h in top]
+        return ["\n".join([_with_section(h), *(note.text for note in self._notes(h.chunk))]) for h in top]
+
+    def _notes(self, chunk: Chunk) -> list[_Note]:
+        """The footnotes the passage cites, each with its text (a PDF's 「117 2015年…決定、令和3年3月30日改定」)."""
+        if self.footnotes is None or NOTES_META not in chunk.meta:
+            return []
+        out = []
+        for number, holder in self.footnotes(chunk):
+            note = footnote_text(number, holder)
+            if note is not None:
+                out.append(_Note(number, holder, *note))
+        return out
 
     def refuses(self, support: float, missing_focus: str | None) -> bool:
         return refuses(support, missing_focus, self.refusal_threshold, self.focus_support)
@@ -249,9 +290,11 @@ class ExtractiveAnswerer:
         weight = self._weights(q, [c.sentence for c in candidates])
         kind = answer_type(question)
         part = asked_part(question)
+        notes = {i: self._notes(h.chunk) for i, h in enumerate(hits)}
         for c in candidates:
             # the section path is context every sentence of the chunk shares
             section = hits[c.hit_index].chunk.section.split(" > ")[-1]
+            c.notes = [n for n in notes[c.hit_index] if footnote_cited(n.number, c.sentence)]
             prior = 1.0 / (1.0 + c.hit_index)
             c.score = (
                 self.section_weight * coverage(q, f"{section}\n{c.sentence}", weight)
@@ -268,6 +311,7 @@ class ExtractiveAnswerer:
         chosen += self._list_items(chosen, items)
         hits = list(hits)
         chosen += self._sub_section_items(chosen, items, hits)
+        chosen += self._footnote_items(chosen, hits, q, kind)
         alignment = is_alignment_question(question)
         if alignment:
             # every level that has a relevant passage speaks, even below the cut-off
@@ -321,6 +365,31 @@ class ExtractiveAnswerer:
                     continue
                 taken.add((at, 0))
                 out.append(_Candidate(at, cleaned[0], 0, score=c.score, quote=cleaned[1]))
+        return out
+
+    @staticmethod
+    def _footnote_items(
+        chosen: Sequence[_Candidate], hits: list[Hit], q: set[str], kind: str | None
+    ) -> list[_Candidate]:
+        """The footnotes a chosen sentence cites that add to it (a question word the sentence lacks, or the kind
+        of expression asked for that it lacks: 改定 and a date for 「改定日はいつ」), quoted from the chunk that holds them
+        (appended to `hits` when not retrieved): 「…ロードマップ」117に基づき…」 then 「117 …令和3年3月30日改定」."""
+        out: list[_Candidate] = []
+        taken = {(c.hit_index, c.position) for c in chosen}
+        for c in list(chosen):
+            said = bigrams(c.sentence)
+            for note in c.notes:
+                adds = {g for g in (q & bigrams(note.text)) - said if _kind_weight(g, 0.0)}  # content, not kana
+                if not adds and not (has_answer_type(kind, note.text) and not has_answer_type(kind, c.sentence)):
+                    continue
+                at = next((i for i, h in enumerate(hits) if h.chunk.chunk_id == note.holder.chunk_id), None)
+                if at is None:
+                    hits.append(Hit(chunk=note.holder, score=0.0, rank=len(hits) + 1))
+                    at = len(hits) - 1
+                if (at, note.position) in taken:
+                    continue
+                taken.add((at, note.position))
+                out.append(_Candidate(at, note.text, note.position, score=c.score, quote=note.quote))
         return out
 
     def _compose(
