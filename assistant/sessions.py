@@ -50,6 +50,11 @@ CREATE TRIGGER IF NOT EXISTS sessions_end_with_user AFTER DELETE ON users
 BEGIN
     UPDATE sessions SET revoked = 1 WHERE user = OLD.name;
 END;
+CREATE TRIGGER IF NOT EXISTS sessions_end_with_password AFTER UPDATE OF password_hash ON users
+WHEN NEW.password_hash <> OLD.password_hash
+BEGIN
+    UPDATE sessions SET revoked = 1 WHERE user = NEW.name;
+END;
 """
 
 

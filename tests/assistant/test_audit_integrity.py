@@ -373,3 +373,22 @@ def test_cli_exports_drafts_and_eval_runs_are_recorded(
         ("eval_run", events[4].detail),
     ]
     assert events[1].detail.startswith("行政事務のＤＸ（") and events[4].detail.startswith("one: ")
+
+
+def test_dxa_user_passwd_ends_the_users_sessions(cli_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dxa user passwd` on a home whose sessions table predates the password trigger still ends the user's
+    sessions (the command brings the schema up to date first); the change is in the audit log."""
+    from assistant.config import Settings
+    from assistant.sessions import SessionStore
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("pass-word-1\n"))
+    assert main(["user", "add", "tanaka", "--role", "admin"]) == 0
+    sessions = SessionStore.from_settings(Settings())
+    with sqlite3.connect(cli_home / "users.sqlite") as db:  # as an older version left it
+        db.execute("DROP TRIGGER sessions_end_with_password")
+    sid, _ = sessions.start("tanaka")
+    monkeypatch.setattr("sys.stdin", io.StringIO("pass-word-2\n"))
+    assert main(["user", "passwd", "tanaka"]) == 0
+    assert not sessions.is_active(sid)
+    assert UserStore(cli_home / "users.sqlite").verify("tanaka", "pass-word-2").name == "tanaka"
+    assert [e.kind for e in AuditLog(cli_home / "audit.sqlite").events(kinds=["user_passwd"])] == ["user_passwd"]

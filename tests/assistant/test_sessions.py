@@ -94,6 +94,19 @@ def test_logout_and_user_removal_revoke(stores) -> None:  # type: ignore[no-unty
     assert sessions.revoke_user("boss") == 1 and sessions.resume(boss_cookie) is None
 
 
+def test_a_new_password_ends_the_users_sessions(stores) -> None:  # type: ignore[no-untyped-def]
+    """However the password is changed (ユーザー管理 or `dxa user passwd`), a session opened with the old one ends:
+    a stolen cookie does not outlive the reset. Other users' sessions go on."""
+    users, sessions, _ = stores
+    sid, cookie = login(sessions)
+    boss_sid, boss_cookie = login(sessions, "boss")
+    users.set_password("tanaka", "a-brand-new-password")
+    assert sessions.resume(cookie) is None and not sessions.is_active(sid)
+    assert sessions.resume(boss_cookie) is not None and sessions.is_active(boss_sid)
+    sid, cookie = login(sessions)  # a login after the change works as before
+    assert sessions.resume(cookie) is not None and sessions.is_active(sid)
+
+
 def test_the_key_is_private_and_stable(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "home")
     first = SessionStore.from_settings(settings)

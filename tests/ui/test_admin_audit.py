@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.audit import AuditLog
+from assistant.sessions import SessionStore
 from assistant.users import UserStore
 from tests.ui.test_apptest import login, plain, wait_for_jobs
 
@@ -114,6 +115,7 @@ def test_users_page_resets_passwords_changes_roles_and_unlocks(ui_home: Path) ->
     at.run()
     assert not at.success  # shown once
 
+    staff_session, _ = SessionStore(ui_home / "users.sqlite", b"k" * 32).start("staff1")  # staff1 logged in elsewhere
     at.selectbox(key="reset_name").select("staff1")
     at.text_input(key="reset_password").input("new-staff-pass-1")
     at.text_input(key="reset_password2").input("new-staff-pass-1")
@@ -121,6 +123,7 @@ def test_users_page_resets_passwords_changes_roles_and_unlocks(ui_home: Path) ->
     assert not at.exception and any("パスワードを再設定しました: staff1" in plain(s.value) for s in at.success)
     store = UserStore(ui_home / "users.sqlite")
     assert store.verify("staff1", "new-staff-pass-1").name == "staff1"
+    assert not SessionStore(ui_home / "users.sqlite", b"k" * 32).is_active(staff_session)  # the reset ended it
 
     at.selectbox(key="role_name").select("staff1").run()
     at.selectbox(key="role_new").select("admin").run()

@@ -9,6 +9,7 @@ from typing import Any
 
 from assistant.audit import AuditLog
 from assistant.config import Settings
+from assistant.sessions import SessionStore
 from assistant.users import ROLE_LABELS_JA, ROLES, UserStore
 from ui.cli.base import cli_user
 from ui.cli.output import emit_json
@@ -37,9 +38,10 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
         audit.record_event(who, "user_remove", args.name)
         print(f"削除しました: {args.name}")
     elif args.action == "passwd":
+        SessionStore.from_settings(settings)  # its schema ends the user's sessions when the password changes
         store.set_password(args.name, read_password("新しいパスワード / new password: "))
         audit.record_event(who, "user_passwd", args.name)
-        print(f"パスワードを変更しました: {args.name}")
+        print(f"パスワードを変更しました: {args.name}（ログイン中のセッションは終了します）")
     elif args.action == "role":
         user = store.set_role(args.name, args.role)
         audit.record_event(who, "user_role", f"{user.name} → {ROLE_LABELS_JA[user.role]}")

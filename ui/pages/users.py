@@ -75,7 +75,13 @@ with st.form("reset_password", clear_on_submit=True):
                 st.error(md(exc.user_message("ja")))
             else:
                 get_audit().record_event(me.name, "user_passwd", f"{reset_name}（管理者による再設定）")
-                st.success(f"パスワードを再設定しました: {md(reset_name)}（ロックも解除されます）")
+                # the store ends every session of that user (assistant/sessions.py), this one too when it is mine
+                ended = (
+                    "この画面も次の操作でログアウトします"
+                    if reset_name == me.name
+                    else "ログイン中のセッションは終了します"
+                )
+                st.success(f"パスワードを再設定しました: {md(reset_name)}（ロックも解除され、{ended}）")
 
 st.subheader("役割の変更")
 by_name = {u.name: u for u in store.list() if u.name != me.name}
