@@ -136,6 +136,11 @@ def _flat(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
+def _flat_lines(text: str) -> str:
+    """Spaces removed, line breaks kept (each line of a passage may be a sentence of its own)."""
+    return "\n".join(_flat(line) for line in text.split("\n"))
+
+
 def mentioned(focus: str, texts: list[str]) -> bool:
     """The focus appears in one of the texts, whole or (a compound) with all its words in one text.
 
@@ -193,6 +198,7 @@ _NUMBER = r"(?:\d[\d,，.．]*|[一二三四五六七八九十百千数]+)\s*(?:
 _ASKS_WHO = re.compile(r"誰|だれ|どなた")
 _POST = re.compile(r"(?:長|大臣|知事|代表|官)$")  # 委員長, 課長, デジタル大臣, 補佐官
 MONEY, PERSON_NAME = "金額", "氏名"
+_HOLDERS = re.compile(r"[一-龥]{0,5}(?:長|大臣|知事|官)")  # 市長, 副市長, 内閣総理大臣 …
 
 
 def asks_money(question: str) -> bool:
@@ -212,13 +218,19 @@ def required_expression(question: str) -> str | None:
     return PERSON_NAME if focus and _POST.search(focus) else None
 
 
-def states_required(expression: str, texts: Sequence[str]) -> bool:
-    """One of the texts states the expression `required_expression` named (a person's name: Sudachi's 人名)."""
+def states_required(expression: str, texts: Sequence[str], post: str | None = None) -> bool:
+    """One of the texts states the expression `required_expression` named. Who holds a post is stated by a
+    person's name (Sudachi's 人名) or, in a sentence naming the post, by the post that fills it (「市長を本部長
+    とし」「本部長は市長をもって充てる」); `post` is the question's focus."""
     flat = [unicodedata.normalize("NFKC", t) for t in texts]
     if expression == MONEY:
         return any(_STATES_MONEY.search(t) for t in flat)
     if expression == PERSON_NAME:
-        return any(m.pos[1] == "固有名詞" and m.pos[2] == "人名" for t in flat for m in morphemes(t, "C"))
+        if any(m.pos[1] == "固有名詞" and m.pos[2] == "人名" for t in flat for m in morphemes(t, "C")):
+            return True
+        target = _flat(post or "")
+        sentences = [x for t in flat for x in re.split(r"(?<=[。\n])", _flat_lines(t)) if target and target in x]
+        return any(h != target and not target.endswith(h) for x in sentences for h in _HOLDERS.findall(x))
     units = next(u for label, u in _COUNTERS.values() if label == expression)
     return any(re.search(f"{_NUMBER}(?:{units})", t) for t in flat)
 

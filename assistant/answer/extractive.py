@@ -220,7 +220,7 @@ class ExtractiveAnswerer:
         if focus is not None and not mentioned(focus, supporting):
             return focus
         required = required_expression(question)
-        if required is not None and not states_required(required, supporting):
+        if required is not None and not states_required(required, supporting, focus):
             return required
         return None
 

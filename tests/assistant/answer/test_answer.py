@@ -400,6 +400,10 @@ def test_a_count_or_a_post_holder_needs_a_passage_that_states_one() -> None:
     assert missing("情報化推進委員会の委員長は誰ですか", committee) == "氏名"
     assert missing("情報化推進委員会の委員長は誰ですか", committee + "委員長は山田太郎副市長が務める。") is None
     assert missing("情報化推進委員会は誰で構成されますか", committee) is None
+    # a regulation names the post that fills a post: 「市長を本部長とし」 answers 「本部長は誰」
+    headquarters = "推進本部は、市長を本部長とし、全庁的なDXの推進を統括する。"
+    assert missing("推進本部の本部長は誰ですか", headquarters) is None
+    assert missing("推進本部の事務局長は誰ですか", headquarters) == "事務局長"  # not named at all
     assert required_expression("デジタル大臣って誰？") == "氏名"
     assert required_expression("交付率は何％ですか") == "割合"
     assert required_expression("何日間ですか") == "日数" and required_expression("何日に開催しますか") == "日付"
