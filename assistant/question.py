@@ -177,6 +177,7 @@ _QUANTITY = re.compile(
 _MONEY = "料金|費用|手数料|受講料|利用料|使用料|金額|予算額|予算規模|家賃|価格|経費|単価"
 _ASKS_MONEY = re.compile(rf"いくら|何円|(?:{_MONEY})(?:は|って)?(?:[?？]|$|どれ|どの|の目安|の相場|感)")
 _STATES_MONEY = re.compile(r"\d[\d,，.．]*\s*(?:兆|億|万|千)?\s*円|無料|無償|有料|有償")
+_PLACES, _SHARES = "か所|箇所|ヶ所|カ所", "%|割"
 # 何 + counter → (what is missing, the counters a passage may state it with)
 _COUNTERS: dict[str, tuple[str, str]] = {
     "人": ("人数", "人|名"),
@@ -188,10 +189,10 @@ _COUNTERS: dict[str, tuple[str, str]] = {
     "校": ("校数", "校"),
     "社": ("社数", "社"),
     "団体": ("団体数", "団体"),
-    "か所": ("箇所数", "か所|箇所|ヶ所|カ所"),
-    "箇所": ("箇所数", "か所|箇所|ヶ所|カ所"),
-    "%": ("割合", "%|割"),
-    "割": ("割合", "%|割"),
+    "か所": ("箇所数", _PLACES),
+    "箇所": ("箇所数", _PLACES),
+    "%": ("割合", _SHARES),
+    "割": ("割合", _SHARES),
 }
 _ASKS_COUNT = re.compile("何(" + "|".join(sorted(map(re.escape, _COUNTERS), key=len, reverse=True)) + ")")
 _NUMBER = r"(?:\d[\d,，.．]*|[一二三四五六七八九十百千数]+)\s*(?:兆|億|万|千)?\s*"  # 12, 三千, 数十

@@ -76,13 +76,17 @@ class Chunk:
     meta: dict[str, MetaValue] = field(default_factory=dict)
 
 
+# A line of a page's footnotes: 「117 2015年(平成27年)1月21日…決定」 (the number, then the note).
+FOOTNOTE_LINE = re.compile(r"^(\d{1,3})[ \u3000]+\S", re.M)
+
+
 def footnote_cited(number: int, text: str) -> bool:
     """`text` cites footnote `number` (「…ロードマップ」117に基づき」), not a quantity (「約50の資格」「117件」「第3条」
     「2021年」); NOTES_META records the footnotes a chunk cites."""
-    return bool(re.search(rf"(?<=[^\d\s.,:/\-(（約第計全各毎延])({number})(?=[^\d{_COUNTERS}.,:/]|$)", text))
+    return bool(re.search(rf"(?<=[^\d\s.,:/\-(（約第計全各毎延])({number})(?=[^\d{_UNITS}.,:/]|$)", text))
 
 
-_COUNTERS = "年月日度%％人件回名社校倍億万千兆円か箇ヶ個点項条号歳割"
+_UNITS = "年月日度%％人件回名社校倍億万千兆円か箇ヶ個点項条号歳割"  # after a number they make it a quantity
 
 
 def make_chunk_id(doc_id: str, page: int | None, text: str, occurrence: int = 0) -> str:

@@ -9,12 +9,12 @@ citation's page is always exact; the heading path runs on across pages. Works on
 from __future__ import annotations
 
 import json
-import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 
 from assistant.types import (
+    FOOTNOTE_LINE,
     NOTES_META,
     PAGE_COUNT_META,
     PAGE_LABEL_META,
@@ -208,7 +208,7 @@ def chunk_blocks(
                 base[PAGE_LABEL_META] = block.meta[PAGE_LABEL_META]
         spans = json.loads(str(block.meta[SPANS_META])) if SPANS_META in block.meta else None
         styled = str(block.meta[HEADINGS_META]) if HEADINGS_META in block.meta else None
-        first, notes = len(chunks), set()
+        first, notes = len(chunks), set[int]()  # the page's chunks, and which of them hold its footnotes
         for piece in _pieces(text, idx, block.text, clean.notes_at, stack, styled):
             for s, e in _pack(text, piece, chunk_chars, overlap):
                 s, e = _trim(text, s, e)
@@ -217,21 +217,18 @@ def chunk_blocks(
                     if spans is not None:
                         meta[SOURCES_META] = json.dumps(_chunk_sources(spans, idx, s, e), ensure_ascii=False)
                     if s >= clean.notes_at:
-                        notes.add(len(chunks))
+                        notes.add(len(chunks) - first)
                     emit(block.page, piece.section, text[s:e], block.text[idx[s] : idx[e - 1] + 1], meta)
         if notes:
-            _link_notes(chunks[first:], {i - first for i in notes})
+            _link_notes(chunks[first:], notes)
     return chunks
-
-
-_NOTE_LINE = re.compile(r"^(\d{1,3})[ \u3000]+\S", re.M)
 
 
 def _link_notes(page_chunks: list[Chunk], notes: set[int]) -> None:
     """Record on each body chunk of a page the footnotes it cites and the chunk that holds each (NOTES_META)."""
     holder: dict[int, str] = {}
     for i in sorted(notes):
-        for m in _NOTE_LINE.finditer(page_chunks[i].text):
+        for m in FOOTNOTE_LINE.finditer(page_chunks[i].text):
             holder.setdefault(int(m.group(1)), page_chunks[i].chunk_id)
     for i, chunk in enumerate(page_chunks):
         if i in notes:

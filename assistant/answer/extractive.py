@@ -25,7 +25,16 @@ from assistant.question import (
     required_expression,
     states_required,
 )
-from assistant.types import LEVEL_LABELS_JA, NOTES_META, Answer, Chunk, Citation, Hit, footnote_cited
+from assistant.types import (
+    FOOTNOTE_LINE,
+    LEVEL_LABELS_JA,
+    NOTES_META,
+    Answer,
+    Chunk,
+    Citation,
+    Hit,
+    footnote_cited,
+)
 
 # Question phrasing that never occurs in the answer text.
 _QUESTION_NOISE = re.compile(
@@ -54,7 +63,16 @@ class _Note:
     position: int  # its line within the holder
 
 
-_NOTE_START = re.compile(r"^\d{1,3}[ \u3000]+\S")
+_NOTE_CACHE_SIZE = 4096  # citing passages whose footnotes are kept in memory
+
+
+def _hit_of(chunk: Chunk, hits: list[Hit]) -> int:
+    """The index of the chunk's hit, appended (score 0) when the chunk was not retrieved."""
+    at = next((i for i, h in enumerate(hits) if h.chunk.chunk_id == chunk.chunk_id), None)
+    if at is None:
+        hits.append(Hit(chunk=chunk, score=0.0, rank=len(hits) + 1))
+        at = len(hits) - 1
+    return at
 
 
 def footnote_text(number: int, holder: Chunk) -> tuple[str, str, int] | None:
@@ -62,10 +80,11 @@ def footnote_text(number: int, holder: Chunk) -> tuple[str, str, int] | None:
     with the number and the lines that continue it."""
     lines = holder.text.split("\n")
     for i, line in enumerate(lines):
-        if re.match(rf"{number}[ \u3000]+\S", line):
+        start = FOOTNOTE_LINE.match(line)
+        if start and int(start.group(1)) == number:
             body = [line.strip()]
             for more in lines[i + 1 :]:
-                if _NOTE_START.match(more) or not more.strip():
+                if FOOTNOTE_LINE.match(more) or not more.strip():
                     break
                 body.append(more.strip())
             return "".join(body), max(body, key=len), i
@@ -174,6 +193,7 @@ class ExtractiveAnswerer:
         self.sub_sections: Callable[[Chunk], list[Chunk]] | None = None
         # the footnotes a passage cites: (number, the chunk that holds it) (set by the Pipeline from the index)
         self.footnotes: Callable[[Chunk], list[tuple[int, Chunk]]] | None = None
+        self._note_cache: dict[str, list[_Note]] = {}
         self.refusal_threshold = a.refusal_threshold
         self.focus_support = a.focus_support
         self.dense_floor = a.dense_floor
@@ -244,15 +264,24 @@ class ExtractiveAnswerer:
         return ["\n".join([_with_section(h), *(note.text for note in self._notes(h.chunk))]) for h in top]
 
     def _notes(self, chunk: Chunk) -> list[_Note]:
-        """The footnotes the passage cites, each with its text (a PDF's 「117 2015年…決定、令和3年3月30日改定」)."""
-        if self.footnotes is None or NOTES_META not in chunk.meta:
+        """The footnotes the passage cites, each with its text (a PDF's 「117 2015年…決定、令和3年3月30日改定」).
+
+        Read once per NOTES_META value: the focus check and the sentence choice of one answer both need them,
+        and the holders' ids are derived from their content, so the same value always means the same notes."""
+        key = chunk.meta.get(NOTES_META)
+        if self.footnotes is None or key is None:
             return []
-        out = []
-        for number, holder in self.footnotes(chunk):
-            note = footnote_text(number, holder)
-            if note is not None:
-                out.append(_Note(number, holder, *note))
-        return out
+        cached = self._note_cache.get(str(key))
+        if cached is None:
+            cached = []
+            for number, holder in self.footnotes(chunk):
+                note = footnote_text(number, holder)
+                if note is not None:
+                    cached.append(_Note(number, holder, *note))
+            if len(self._note_cache) >= _NOTE_CACHE_SIZE:
+                self._note_cache.clear()
+            self._note_cache[str(key)] = cached
+        return cached
 
     def refuses(self, support: float, missing_focus: str | None) -> bool:
         return refuses(support, missing_focus, self.refusal_threshold, self.focus_support)
@@ -357,10 +386,7 @@ class ExtractiveAnswerer:
                 cleaned = clean_sentence(lines[0]) if len(lines) == 1 else None  # a heading and nothing else
                 if cleaned is None:
                     continue
-                at = next((i for i, h in enumerate(hits) if h.chunk.chunk_id == child.chunk_id), None)
-                if at is None:
-                    hits.append(Hit(chunk=child, score=0.0, rank=len(hits) + 1))
-                    at = len(hits) - 1
+                at = _hit_of(child, hits)
                 if (at, 0) in taken:
                     continue
                 taken.add((at, 0))
@@ -382,10 +408,7 @@ class ExtractiveAnswerer:
                 adds = {g for g in (q & bigrams(note.text)) - said if _kind_weight(g, 0.0)}  # content, not kana
                 if not adds and not (has_answer_type(kind, note.text) and not has_answer_type(kind, c.sentence)):
                     continue
-                at = next((i for i, h in enumerate(hits) if h.chunk.chunk_id == note.holder.chunk_id), None)
-                if at is None:
-                    hits.append(Hit(chunk=note.holder, score=0.0, rank=len(hits) + 1))
-                    at = len(hits) - 1
+                at = _hit_of(note.holder, hits)
                 if (at, note.position) in taken:
                     continue
                 taken.add((at, note.position))
