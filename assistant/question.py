@@ -198,7 +198,15 @@ _ASKS_COUNT = re.compile("何(" + "|".join(sorted(map(re.escape, _COUNTERS), key
 _NUMBER = r"(?:\d[\d,，.．]*|[一二三四五六七八九十百千数]+)\s*(?:兆|億|万|千)?\s*"  # 12, 三千, 数十
 _ASKS_WHO = re.compile(r"誰|だれ|どなた")
 _POST = re.compile(r"(?:長|大臣|知事|代表|官)$")  # 委員長, 課長, デジタル大臣, 補佐官
-MONEY, PERSON_NAME = "金額", "氏名"
+# 「参加した自治体ってどこ？」「どの市町村で」: which municipality, answered only by a place's name.
+_MUNICIPALITIES = "自治体|市区町村|市町村|都道府県|都市|地方公共団体|団体|市|町|村|県"
+_ASKS_MUNICIPALITY = re.compile(
+    rf"(?:{_MUNICIPALITIES})(?:って|は|が|を|に|で)[、\s]*(?:具体的に)?(?:どこ|どちら)|どこの(?:{_MUNICIPALITIES})|"
+    rf"どの(?:{_MUNICIPALITIES})"
+)
+MONEY, PERSON_NAME, PLACE_NAME = "金額", "氏名", "自治体名"
+# Sudachi's kinds of proper noun that name something in particular (not 一般: 令和, マイナンバー …).
+_NAME_KINDS = frozenset({"地名", "人名", "組織名"})
 _HOLDERS = re.compile(r"[一-龥]{0,5}(?:長|大臣|知事|官)")  # 市長, 副市長, 内閣総理大臣 …
 
 
@@ -215,17 +223,45 @@ def required_expression(question: str) -> str | None:
     count = _ASKS_COUNT.search(text)
     if count:
         return _COUNTERS[count.group(1)][0]
+    if _ASKS_MUNICIPALITY.search(text):
+        return PLACE_NAME
     focus = question_focus(question) if _ASKS_WHO.search(text) else None
     return PERSON_NAME if focus and _POST.search(focus) else None
 
 
-def states_required(expression: str, texts: Sequence[str], post: str | None = None) -> bool:
+def _names(text: str, kinds: frozenset[str] = _NAME_KINDS) -> set[str]:
+    return {
+        m.surface
+        for m in morphemes(unicodedata.normalize("NFKC", text), "C")
+        if m.pos[1] == "固有名詞" and m.pos[2] in kinds
+    }
+
+
+def named_entities(question: str) -> list[str]:
+    """The places, people and organisations the question names (Sudachi's proper nouns of those kinds:
+    「神戸市の取組事例では」 → 神戸市), in order. Passages that never name one are about something else."""
+    return sorted(_names(question), key=unicodedata.normalize("NFKC", question).find)
+
+
+def names_entity(name: str, texts: Sequence[str]) -> bool:
+    """One of the texts names `name`, or the place without its 市/町/村/区/県/都/府 (「神戸」 for 神戸市)."""
+    target = _flat(name)
+    stem = target[:-1] if len(target) > 2 and target[-1] in "市町村区県都府" else target
+    return any(stem in _flat(t) for t in texts)
+
+
+def states_required(expression: str, texts: Sequence[str], post: str | None = None, question: str = "") -> bool:
     """One of the texts states the expression `required_expression` named. Who holds a post is stated by a
     person's name (Sudachi's 人名) or, in a sentence naming the post, by the post that fills it (「市長を本部長
-    とし」「本部長は市長をもって充てる」); `post` is the question's focus."""
+    とし」「本部長は市長をもって充てる」); `post` is the question's focus. Which municipality is stated by a
+    place's name (Sudachi's 地名) other than those `question` names itself."""
     flat = [unicodedata.normalize("NFKC", t) for t in texts]
     if expression == MONEY:
         return any(_STATES_MONEY.search(t) for t in flat)
+    if expression == PLACE_NAME:
+        places = frozenset({"地名"})
+        asked = _names(question, places)
+        return any(_names(t, places) - asked for t in flat)
     if expression == PERSON_NAME:
         if any(m.pos[1] == "固有名詞" and m.pos[2] == "人名" for t in flat for m in morphemes(t, "C")):
             return True

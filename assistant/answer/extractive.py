@@ -21,6 +21,8 @@ from assistant.question import (
     has_answer_type,
     is_alignment_question,
     mentioned,
+    named_entities,
+    names_entity,
     question_focus,
     required_expression,
     states_required,
@@ -233,18 +235,29 @@ class ExtractiveAnswerer:
         return {g: math.log(1.0 + n / (1.0 + sum(g in s for s in sets))) * _kind_weight(g, hw) for g in q}
 
     def missing_focus(self, question: str, hits: Sequence[Hit]) -> str | None:
-        """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it, else the
-        kind of expression its answer needs (金額, 人数, 氏名 …) when none of them states one."""
-        supporting = self._supporting(question, hits)
+        """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it, else a
+        place, person or organisation it names (神戸市 in 「神戸市の取組事例では…」) that none of them, nor their
+        documents' titles, names, else the kind of expression its answer needs (金額, 人数, 氏名, 自治体名 …)
+        when none of them states one."""
+        top = self._supporting_hits(hits)
+        supporting = [self._supporting_text(h) for h in top]
         focus = question_focus(question)
         if focus is not None and not mentioned(focus, supporting):
             return focus
+        titled = [f"{h.chunk.title}\n{text}" for h, text in zip(top, supporting, strict=True)]
+        absent = next((name for name in named_entities(question) if not names_entity(name, titled)), None)
+        if absent is not None:
+            return absent
         required = required_expression(question)
-        if required is not None and not states_required(required, supporting, focus):
+        if required is not None and not states_required(required, supporting, focus, question):
             return required
         return None
 
-    def _supporting(self, question: str, hits: Sequence[Hit]) -> list[str]:
+    def _supporting_text(self, hit: Hit) -> str:
+        """A supporting passage as the focus check reads it: with its section path and the footnotes it cites."""
+        return "\n".join([_with_section(hit), *(note.text for note in self._notes(hit.chunk))])
+
+    def _supporting_hits(self, hits: Sequence[Hit]) -> Sequence[Hit]:
         """The top passages that may mention the question's focus. A question that names a document by its
         title (the title prior: one document's share at least `named_title` and twice any other's) is about
         that document, so only its passages count when some are among the top ones."""
@@ -261,7 +274,7 @@ class ExtractiveAnswerer:
         ):
             named = [h for h in top if by_doc[h.chunk.doc_id] == ranked[0]]
             top = named or top
-        return ["\n".join([_with_section(h), *(note.text for note in self._notes(h.chunk))]) for h in top]
+        return top
 
     def _notes(self, chunk: Chunk) -> list[_Note]:
         """The footnotes the passage cites, each with its text (a PDF's 「117 2015年…決定、令和3年3月30日改定」).

@@ -248,10 +248,11 @@ def test_the_title_words_question_is_answered_from_its_section(corpus_pipeline: 
 
 def test_a_question_naming_a_document_needs_its_focus_in_that_document() -> None:
     """The title prior says the question names the city plan; the prefecture's 「職員」 does not count for it."""
+    TITLES = {"city": "厚木市DX推進計画の策定方針", "pref": "神奈川DX計画"}  # noqa: N806
 
     def hit(doc: str, text: str, title: float) -> Hit:
         chunk = Chunk(
-            chunk_id=f"{doc}:1", doc_id=doc, title=doc, level="city", edition="", page=None,
+            chunk_id=f"{doc}:1", doc_id=doc, title=TITLES[doc], level="city", edition="", page=None,
             section="概要", text=text, original=text, ordinal=0, meta={},
         )  # fmt: skip
         return Hit(chunk=chunk, score=1.0, scores={"dense": 0.9, "title": title})
@@ -410,6 +411,32 @@ def test_a_count_or_a_post_holder_needs_a_passage_that_states_one() -> None:
     assert required_expression("委員会の役割は何ですか") is None
     assert answerer.answer(
         "情報化推進委員会の委員長は誰ですか", [Hit(chunk=_chunk("d:1", "推進体制", committee), score=1.0)]
+    ).refused
+
+
+def test_a_place_the_question_names_or_asks_for_must_be_named_in_the_passages() -> None:
+    """「神戸市の取組事例では…」 over passages that never name 神戸市 (nor do their titles) is about somewhere
+    else: the missing focus is 神戸市. 「参加した自治体ってどこ？」 needs a place's name other than those the
+    question names; the city's own name in the document title counts as named (its passages say 本市)."""
+    answerer = ExtractiveAnswerer(AnswerSettings())
+
+    def missing(question: str, text: str, title: str = "ガイドブック") -> str | None:
+        chunk = replace(_chunk("d:1", "事例", text), title=title)
+        return answerer.missing_focus(question, [Hit(chunk=chunk, score=1.0)])
+
+    cases = "行政機関がデータマネジメントに取り組んだ事例を紹介します。オープンデータ化で問い合わせが減りました。"
+    assert missing("神戸市の取組事例では、どんな効果が出ているの？", cases) == "神戸市"
+    assert missing("神戸市の取組事例では、どんな効果が出ているの？", "神戸市では問い合わせが減りました。") is None
+    assert missing("神戸の取組事例では、どんな効果が出ているの？", "神戸市では問い合わせが減りました。") is None
+    assert missing("厚木市の計画期間は何年間ですか", "本市の計画期間は6年間です。", "厚木市DX推進計画") is None
+    pilot = "先行事業を2021年度から実施し、参加する自治体の移行に係る課題を検証する。"
+    assert missing("ガバメントクラウド先行事業に参加した自治体ってどこ？", pilot) == "自治体名"
+    assert missing("ガバメントクラウド先行事業に参加した自治体ってどこ？", pilot + "神戸市や倉敷市が参加した。") is None
+    assert missing("厚木市の姉妹都市はどこですか", "厚木市は姉妹都市との交流を続けている。") == "自治体名"
+    assert required_expression("どの市町村で実施しますか") == "自治体名"
+    assert required_expression("所管する課はどこですか") is None
+    assert answerer.answer(
+        "ガバメントクラウド先行事業に参加した自治体ってどこ？", [Hit(chunk=_chunk("d:1", "先行事業", pilot), score=1.0)]
     ).refused
 
 
