@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from assistant.sudachi import morphemes, words
+from assistant.sudachi import Morpheme, morphemes, words
 
 # Question words carry no evidence about which passage answers; they only add noise to BM25.
 QUESTION_WORDS: frozenset[str] = frozenset(
@@ -66,8 +66,36 @@ def question_parts(question: str, min_chars: int = 10) -> list[str]:
         if parts and len(piece) < min_chars:
             parts[-1] += piece
         else:
-            parts.append(piece)
+            parts.extend(_clause_parts(piece, min_chars))
     return parts or [question]
+
+
+def _asks(ms: Sequence[Morpheme]) -> bool:
+    return any(_is_question_word(m.surface, m.pos[0]) for m in ms)
+
+
+def _clause_parts(piece: str, min_chars: int) -> list[str]:
+    """One sentence that asks two things, its clauses joined by a continuative form and 「、」 (「…をどう扱うと
+    され、…ではどこが出したものとされていますか」「募集期間は何日間で、提出方法はどうなっていますか」), as two parts;
+    the second keeps the first's context: the sentences before it, else its leading 「…について、」 clause."""
+    ms = morphemes(piece, "C")
+    depth = 0
+    for i, m in enumerate(ms):
+        depth += (m.surface in "「『") - (m.surface in "」』")
+        if m.surface != "、" or depth or i == 0:
+            continue
+        prev = ms[i - 1]
+        if prev.pos[0] not in ("動詞", "助動詞") or not prev.conjugation_form.startswith("連用形"):
+            continue
+        first, second = piece[: m.begin], piece[m.end :].strip()
+        if len(second) < min_chars or not _asks(ms[:i]) or not _asks(ms[i + 1 :]):
+            continue
+        if "。" in first:
+            context = first[: first.rfind("。") + 1]
+        else:
+            context = first[: first.find("、") + 1] if "、" in first else ""
+        return [first, context + second]
+    return [piece]
 
 
 def is_alignment_question(query: str) -> bool:

@@ -90,6 +90,26 @@ def test_only_the_wrappers_import_sudachipy_and_answer_does_not_reach_into_retri
             ["県内の配置状況を把握したい。デジタル推進委員は何人いる？"],
         ),
         ("計画期間は", ["計画期間は"]),
+        # one sentence asking two things, its clauses joined by a continuative 「…され、」「…で、」: two parts,
+        # the second keeping the first's context (its leading 「…について、」 clause, or the sentences before it)
+        (
+            "基本指針について、ガイドブックではデータをどう扱うとされ、ルール集ではどこが出したものとされていますか。",
+            [
+                "基本指針について、ガイドブックではデータをどう扱うとされ",
+                "基本指針について、ルール集ではどこが出したものとされていますか。",
+            ],
+        ),
+        (
+            "チラシを作る予定です。意見の募集期間は何日間で、提出方法はどうなっていますか？",
+            ["チラシを作る予定です。意見の募集期間は何日間で", "チラシを作る予定です。提出方法はどうなっていますか？"],
+        ),
+        # …but not when the second clause asks nothing, is too short to be a question, or the comma is inside 「」
+        ("計画を策定し、市民の意見を聞く手続はどれですか", ["計画を策定し、市民の意見を聞く手続はどれですか"]),
+        ("次の手続は何で、いつ？", ["次の手続は何で、いつ？"]),
+        (
+            "「何を定め、どう測るか」という観点はどこにありますか",
+            ["「何を定め、どう測るか」という観点はどこにありますか"],
+        ),
     ],
 )
 def test_question_parts(message: str, parts: list[str]) -> None:
