@@ -233,8 +233,7 @@ _ASKS_MUNICIPALITY = re.compile(
     rf"どの(?:{_MUNICIPALITIES})"
 )
 MONEY, PERSON_NAME, PLACE_NAME = "金額", "氏名", "自治体名"
-# Sudachi's kinds of proper noun that name something in particular (not 一般: 令和, マイナンバー …).
-_NAME_KINDS = frozenset({"地名", "人名", "組織名"})
+_MUNICIPAL = "市町村区県都府"  # the suffixes of a municipality's or prefecture's name
 _HOLDERS = re.compile(r"[一-龥]{0,5}(?:長|大臣|知事|官)")  # 市長, 副市長, 内閣総理大臣 …
 
 
@@ -257,24 +256,24 @@ def required_expression(question: str) -> str | None:
     return PERSON_NAME if focus and _POST.search(focus) else None
 
 
-def _names(text: str, kinds: frozenset[str] = _NAME_KINDS) -> set[str]:
-    return {
-        m.surface
-        for m in morphemes(unicodedata.normalize("NFKC", text), "C")
-        if m.pos[1] == "固有名詞" and m.pos[2] in kinds
-    }
+def _places(text: str) -> set[str]:
+    """The place names in `text` (Sudachi's 地名), NFKC."""
+    ms = morphemes(unicodedata.normalize("NFKC", text), "C")
+    return {m.surface for m in ms if m.pos[1] == "固有名詞" and m.pos[2] == "地名"}
 
 
-def named_entities(question: str) -> list[str]:
-    """The places, people and organisations the question names (Sudachi's proper nouns of those kinds:
-    「神戸市の取組事例では」 → 神戸市), in order. Passages that never name one are about something else."""
-    return sorted(_names(question), key=unicodedata.normalize("NFKC", question).find)
+def named_municipalities(question: str) -> list[str]:
+    """The municipalities and prefectures the question names (a Sudachi 地名 ending in 市, 町, 村, 区, 県, 都 or
+    府: 「神戸市の取組事例では」 → 神戸市), in order. Passages that never name one are about somewhere else.
+    Regions, countries and people (アジア, 日本, 人名) are left out: passages often name them otherwise."""
+    names = {n for n in _places(question) if len(n) > 1 and n[-1] in _MUNICIPAL and not _is_question_word(n, "名詞")}
+    return sorted(names, key=unicodedata.normalize("NFKC", question).find)
 
 
-def names_entity(name: str, texts: Sequence[str]) -> bool:
-    """One of the texts names `name`, or the place without its 市/町/村/区/県/都/府 (「神戸」 for 神戸市)."""
+def names_place(name: str, texts: Sequence[str]) -> bool:
+    """One of the texts names the place, with or without its suffix (「神戸」 for 神戸市)."""
     target = _flat(name)
-    stem = target[:-1] if len(target) > 2 and target[-1] in "市町村区県都府" else target
+    stem = target[:-1] if len(target) > 2 and target[-1] in _MUNICIPAL else target
     return any(stem in _flat(t) for t in texts)
 
 
@@ -287,9 +286,8 @@ def states_required(expression: str, texts: Sequence[str], post: str | None = No
     if expression == MONEY:
         return any(_STATES_MONEY.search(t) for t in flat)
     if expression == PLACE_NAME:
-        places = frozenset({"地名"})
-        asked = _names(question, places)
-        return any(_names(t, places) - asked for t in flat)
+        asked = _places(question)
+        return any(_places(t) - asked for t in flat)
     if expression == PERSON_NAME:
         if any(m.pos[1] == "固有名詞" and m.pos[2] == "人名" for t in flat for m in morphemes(t, "C")):
             return True

@@ -21,8 +21,8 @@ from assistant.question import (
     has_answer_type,
     is_alignment_question,
     mentioned,
-    named_entities,
-    names_entity,
+    named_municipalities,
+    names_place,
     question_focus,
     required_expression,
     states_required,
@@ -236,16 +236,16 @@ class ExtractiveAnswerer:
 
     def missing_focus(self, question: str, hits: Sequence[Hit]) -> str | None:
         """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it, else a
-        place, person or organisation it names (神戸市 in 「神戸市の取組事例では…」) that none of them, nor their
+        municipality it names (神戸市 in 「神戸市の取組事例では…」) that none of the top passages, nor their
         documents' titles, names, else the kind of expression its answer needs (金額, 人数, 氏名, 自治体名 …)
         when none of them states one."""
-        top = self._supporting_hits(hits)
-        supporting = [self._supporting_text(h) for h in top]
+        supporting = [self._supporting_text(h) for h in self._supporting_hits(hits)]
         focus = question_focus(question)
         if focus is not None and not mentioned(focus, supporting):
             return focus
-        titled = [f"{h.chunk.title}\n{text}" for h, text in zip(top, supporting, strict=True)]
-        absent = next((name for name in named_entities(question) if not names_entity(name, titled)), None)
+        # any top passage may name it, not only those of a document the question names by its title
+        titled = [f"{h.chunk.title}\n{self._supporting_text(h)}" for h in hits[: self.support_passages]]
+        absent = next((name for name in named_municipalities(question) if not names_place(name, titled)), None)
         if absent is not None:
             return absent
         required = required_expression(question)

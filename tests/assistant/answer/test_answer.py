@@ -414,7 +414,7 @@ def test_a_count_or_a_post_holder_needs_a_passage_that_states_one() -> None:
     ).refused
 
 
-def test_a_place_the_question_names_or_asks_for_must_be_named_in_the_passages() -> None:
+def test_a_municipality_the_question_names_or_asks_for_must_be_named_in_the_passages() -> None:
     """「神戸市の取組事例では…」 over passages that never name 神戸市 (nor do their titles) is about somewhere
     else: the missing focus is 神戸市. 「参加した自治体ってどこ？」 needs a place's name other than those the
     question names; the city's own name in the document title counts as named (its passages say 本市)."""
@@ -428,6 +428,8 @@ def test_a_place_the_question_names_or_asks_for_must_be_named_in_the_passages() 
     assert missing("神戸市の取組事例では、どんな効果が出ているの？", cases) == "神戸市"
     assert missing("神戸市の取組事例では、どんな効果が出ているの？", "神戸市では問い合わせが減りました。") is None
     assert missing("神戸の取組事例では、どんな効果が出ているの？", "神戸市では問い合わせが減りました。") is None
+    # a region or a country is no municipality: passages often name it otherwise (「インドネシアは…」)
+    assert missing("戦後に独立したアジアの国はどこか", "インドネシアは1949年に独立した国である。") is None
     assert missing("厚木市の計画期間は何年間ですか", "本市の計画期間は6年間です。", "厚木市DX推進計画") is None
     pilot = "先行事業を2021年度から実施し、参加する自治体の移行に係る課題を検証する。"
     assert missing("ガバメントクラウド先行事業に参加した自治体ってどこ？", pilot) == "自治体名"
