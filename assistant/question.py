@@ -256,10 +256,14 @@ def required_expression(question: str) -> str | None:
     return PERSON_NAME if focus and _POST.search(focus) else None
 
 
-def _places(text: str) -> set[str]:
-    """The place names in `text` (Sudachi's 地名), NFKC."""
+def _proper_nouns(text: str, kind: str) -> set[str]:
+    """The proper nouns of one kind in `text` (Sudachi's 地名, 人名 …), NFKC."""
     ms = morphemes(unicodedata.normalize("NFKC", text), "C")
-    return {m.surface for m in ms if m.pos[1] == "固有名詞" and m.pos[2] == "地名"}
+    return {m.surface for m in ms if m.pos[1] == "固有名詞" and m.pos[2] == kind}
+
+
+def _places(text: str) -> set[str]:
+    return _proper_nouns(text, "地名")
 
 
 def named_municipalities(question: str) -> list[str]:
@@ -289,7 +293,7 @@ def states_required(expression: str, texts: Sequence[str], post: str | None = No
         asked = _places(question)
         return any(_places(t) - asked for t in flat)
     if expression == PERSON_NAME:
-        if any(m.pos[1] == "固有名詞" and m.pos[2] == "人名" for t in flat for m in morphemes(t, "C")):
+        if any(_proper_nouns(t, "人名") for t in flat):
             return True
         target = _flat(post or "")
         sentences = [x for t in flat for x in re.split(r"(?<=[。\n])", _flat_lines(t)) if target and target in x]

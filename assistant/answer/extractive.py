@@ -239,15 +239,19 @@ class ExtractiveAnswerer:
         municipality it names (神戸市 in 「神戸市の取組事例では…」) that none of the top passages, nor their
         documents' titles, names, else the kind of expression its answer needs (金額, 人数, 氏名, 自治体名 …)
         when none of them states one."""
-        supporting = [self._supporting_text(h) for h in self._supporting_hits(hits)]
+        top = hits[: self.support_passages]
+        texts = {h.chunk.chunk_id: self._supporting_text(h) for h in top}
+        supporting = [texts[h.chunk.chunk_id] for h in self._supporting_hits(hits)]
         focus = question_focus(question)
         if focus is not None and not mentioned(focus, supporting):
             return focus
-        # any top passage may name it, not only those of a document the question names by its title
-        titled = [f"{h.chunk.title}\n{self._supporting_text(h)}" for h in hits[: self.support_passages]]
-        absent = next((name for name in named_municipalities(question) if not names_place(name, titled)), None)
-        if absent is not None:
-            return absent
+        places = named_municipalities(question)
+        if places:
+            # any top passage may name it, not only those of a document the question names by its title
+            titled = [f"{h.chunk.title}\n{texts[h.chunk.chunk_id]}" for h in top]
+            absent = next((name for name in places if not names_place(name, titled)), None)
+            if absent is not None:
+                return absent
         required = required_expression(question)
         if required is not None and not states_required(required, supporting, focus, question):
             return required
