@@ -54,7 +54,7 @@ class LoadedDocument:
     source: SourceInfo
     path: Path
     sha256: str
-    kind: str  # the loader's kind: "pdf", "text", "gpkg", "docx" (ingest/loaders)
+    kind: str  # the loader's kind: "pdf", "text", "markdown", "gpkg", "docx" (ingest/loaders)
     blocks: tuple[Block, ...]
     pages: int | None = None  # physical page count for PDFs
 

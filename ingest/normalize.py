@@ -14,6 +14,11 @@ Decisions (measured on the 厚木市 policy text and the 2023 重点計画 PDF):
 - A line ending in 」 is a sentence end only after 。！？: in the PDF most 」 at a line end are mid-sentence
   (「書かない」「待たない」\\n窓口を…).
 - Furigana lines that PDF extraction puts inside a word (強靭\\nきょうじん\\n性) are dropped.
+- In Markdown a blank line ends a paragraph (BlockFlags.paragraphs): a figure caption, a date line or
+  「**〔キーワード〕**」 is not glued to the paragraph after it. Not in plain text: the city's extracted text
+  has blank lines inside sentences.
+- A Markdown table row (a line that starts with |) is a line of its own: a glossary table of the GIF
+  guidebooks otherwise read as one run 「|用語|意味||----|----||EBPM|…」, each definition glued to the next.
 """
 
 from __future__ import annotations
@@ -177,7 +182,7 @@ def _normalize(
         n, line, toc = item
         text = line.text
         heading = _is_heading(text)
-        row = bool(_ROW_DATE.match(text))
+        row = bool(_ROW_DATE.match(text)) or text.startswith("|")
         if prev is not None:
             ptext = prev[1].text
             newline = (
@@ -186,6 +191,7 @@ def _normalize(
                 or prev_heading
                 or heading
                 or row
+                or ptext.startswith("|")
                 or n in hard_break
                 or _ends_sentence(ptext)
                 or text[0] in _BULLETS
@@ -202,9 +208,16 @@ def _normalize(
     return "".join(out), idx
 
 
-def normalize_text(raw: str) -> tuple[str, list[int]]:
-    """Normalised text and, for each of its characters, the index in `raw` it came from."""
-    return _normalize(raw)
+def paragraph_starts(raw: str) -> frozenset[int]:
+    """Raw line numbers that follow a blank line: where a Markdown paragraph begins."""
+    spans = _split_lines(raw)
+    return frozenset(n for n in range(1, len(spans)) if not raw[spans[n - 1][0] : spans[n - 1][1]].strip())
+
+
+def normalize_text(raw: str, *, paragraphs: bool = False) -> tuple[str, list[int]]:
+    """Normalised text and, for each of its characters, the index in `raw` it came from; `paragraphs`:
+    a line after a blank line starts a new line (BlockFlags.paragraphs)."""
+    return _normalize(raw, hard_break=paragraph_starts(raw) if paragraphs else frozenset())
 
 
 def normalize_lines(raw: str) -> tuple[str, list[int]]:
@@ -246,7 +259,10 @@ def normalize_document(doc: LoadedDocument, flags: BlockFlags) -> list[CleanBloc
         if flags.page_furniture:
             text, idx, notes_at = clean_page_parts(block.text, noise)
         else:
-            text, idx = normalize_text(block.text) if flags.wrapped_lines else normalize_lines(block.text)
+            if flags.wrapped_lines:
+                text, idx = normalize_text(block.text, paragraphs=flags.paragraphs)
+            else:
+                text, idx = normalize_lines(block.text)
             notes_at = len(text)
         out.append(CleanBlock(block, text, idx, notes_at))
     return out

@@ -101,13 +101,37 @@ _NOISE = re.compile(
     r"https?://[^\s（）()<>「」]+|〔出典\d+〕"
 )
 # A sentence that announces a list (「以下の共通の必須条件があります。」「次のとおりです：」) and the lines of one.
-_LIST_INTRO = re.compile(r"(?:次|以下|下記)の.*[。:：]$|(?:次|以下|下記)のとおり|[:：]$")
+_LIST_INTRO = re.compile(r"(?:次|以下|下記)の.*[。:：]$|(?:次|以下|下記)のとおり|(?:次|以下|下記)に.*示|[:：]$")
 _LIST_ITEM = re.compile(
     r"^\s*(?:[-*+・●○■□◆◇]\s*|[(（]\s*\d{1,2}\s*[)）]|\d{1,2}[.)）]\s|[①-⑳]|[ア-ン][　 ]|[ア-ン][.)）])"
 )
 # A line that is only a link to a place in the same document: a table-of-contents entry, not content.
 _TOC_ENTRY = re.compile(r"^\s*(?:[-*+]\s*)?\[[^\[\]\n]+\]\(#[^()\s]*\)\s*$")
 _RULE = re.compile(r"^[\s:：\-ー－―|]*$")  # a table's |---|---| rule, or what remains of one
+_ROW = "|"  # a Markdown table row starts with a pipe; ingest keeps each row on its own line
+# A figure's or table's caption (「図表1-7 …の推移」「図2 経験点の減衰」「表3 …」): it names what the reader
+# cannot see here, so it is no answer; it still leads to the table it captions (_tables).
+_CAPTION = re.compile(r"^\s*(?:図表|図|表)\s*[0-9０-９]+(?:\s*[-‐－―ー.．]\s*[0-9０-９]+)*(?![0-9０-９]).*(?<![。．])$")
+
+
+def _tables(sentences: Sequence[str]) -> dict[int, list[int]]:
+    """For each table among the sentences, its rows' positions, keyed by the sentence before it and, when that
+    is a caption (a line with no sentence end: 「図表6-1 …の目次構成」), by the sentence before the caption too."""
+    out: dict[int, list[int]] = {}
+    pos = 0
+    while pos < len(sentences):
+        if not sentences[pos].startswith(_ROW) or pos == 0 or sentences[pos - 1].startswith(_ROW):
+            pos += 1
+            continue
+        end = pos
+        while end < len(sentences) and sentences[end].startswith(_ROW):
+            end += 1
+        rows = list(range(pos, end))
+        out[pos - 1] = rows
+        if pos >= 2 and not sentences[pos - 1].rstrip().endswith(("。", "：", ":")):
+            out.setdefault(pos - 2, rows)
+        pos = end
+    return out
 
 
 def clean_sentence(sentence: str) -> tuple[str, str] | None:
@@ -117,7 +141,7 @@ def clean_sentence(sentence: str) -> tuple[str, str] | None:
     """
     if not _NOISE.search(sentence):
         return sentence.strip(), sentence.strip()
-    table = sentence.lstrip().startswith("|")
+    table = sentence.lstrip().startswith(_ROW)
     pieces = [piece.strip() for piece in _NOISE.split(sentence)]
     pieces = [piece for piece in pieces if piece and not _RULE.match(piece)]
     if not pieces:
@@ -320,18 +344,20 @@ class ExtractiveAnswerer:
         q = question_bigrams(question)
         candidates = []
         items: dict[tuple[int, int], _Candidate] = {}  # list items by (passage, position), headings or not
+        tables: dict[tuple[int, int], list[int]] = {}  # (passage, sentence) → the rows of the table it introduces
         for i, h in enumerate(hits):
             sentences = [s for s in split_sentences(h.chunk.text) if len(s) >= 2]
             body = [s for s in sentences if len(s) >= 4 and not is_heading(s, h.chunk.section)]
+            tables |= {(i, pos): rows for pos, rows in _tables(sentences).items()}
             # a chunk that is only headings (a list of items) is quoted by its headings
             for pos, s in enumerate(sentences):
                 cleaned = clean_sentence(s) if not _TOC_ENTRY.match(s) else None
                 if cleaned is None:
                     continue
                 candidate = _Candidate(i, cleaned[0], pos, quote=cleaned[1])
-                if _LIST_ITEM.match(s):
+                if _LIST_ITEM.match(s) or s.startswith(_ROW):
                     items[(i, pos)] = candidate
-                if len(s) >= 4 and (s in body or not body):
+                if len(s) >= 4 and (s in body or not body) and not _CAPTION.match(s):
                     candidates.append(candidate)
         weight = self._weights(q, [c.sentence for c in candidates])
         kind = answer_type(question)
@@ -354,7 +380,7 @@ class ExtractiveAnswerer:
             return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[])
         best = ranked[0].score
         chosen = [c for c in ranked if c.score >= self.keep_ratio * best][:max_sentences]
-        chosen += self._list_items(chosen, items)
+        chosen += self._list_items(chosen, items, tables)
         hits = list(hits)
         chosen += self._sub_section_items(chosen, items, hits)
         chosen += self._footnote_items(chosen, hits, q, kind)
@@ -367,21 +393,33 @@ class ExtractiveAnswerer:
                     chosen.append(extra)
         return self._compose(question, hits, chosen, alignment, support, kind)
 
-    def _list_items(self, chosen: Sequence[_Candidate], items: dict[tuple[int, int], _Candidate]) -> list[_Candidate]:
-        """The items of a list that a chosen sentence introduces (「次の…を実施します。」 then 「(1) …」「(2) …」)."""
+    def _list_items(
+        self,
+        chosen: Sequence[_Candidate],
+        items: dict[tuple[int, int], _Candidate],
+        tables: dict[tuple[int, int], list[int]],
+    ) -> list[_Candidate]:
+        """The items of a list that a chosen sentence introduces (「次の…を実施します。」 then 「(1) …」「(2) …」),
+        and the rows of a table that follows a chosen sentence or caption (「以下に…目次構成例を示します。」
+        「図表6-1 …」 then 「|章|タイトル|…|」「|１|背景及び目的|…|」), past the caption and the |--|--| rule."""
         taken = {(c.hit_index, c.position) for c in chosen}
         out: list[_Candidate] = []
         for c in chosen:
-            if not _LIST_INTRO.search(c.sentence):
-                continue
-            pos = c.position + 1
-            while (c.hit_index, pos) in items and len(out) < self.list_items:
-                item = items[(c.hit_index, pos)]
-                if (c.hit_index, pos) not in taken:
+            rows = tables.get((c.hit_index, c.position))
+            if rows is None:
+                if not _LIST_INTRO.search(c.sentence):
+                    continue
+                rows = []
+                while (c.hit_index, c.position + 1 + len(rows)) in items:
+                    rows.append(c.position + 1 + len(rows))
+            for pos in rows:
+                if len(out) >= self.list_items:
+                    break
+                if (c.hit_index, pos) in items and (c.hit_index, pos) not in taken:
+                    item = items[(c.hit_index, pos)]
                     item.score = c.score
                     taken.add((c.hit_index, pos))
                     out.append(item)
-                pos += 1
         return out
 
     def _sub_section_items(

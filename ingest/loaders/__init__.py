@@ -15,11 +15,12 @@ from ingest.loaders.base import MIB, SNIFF_BYTES, BlockFlags, Loader, ingest_err
 from ingest.loaders.docx import DocxLoader
 from ingest.loaders.gpkg import GeoPackageLoader
 from ingest.loaders.pdf import PdfLoader
-from ingest.loaders.text import TextLoader
+from ingest.loaders.text import MarkdownLoader, TextLoader
 
 LOADERS: tuple[Loader, ...] = (
     PdfLoader(),
     TextLoader(),
+    MarkdownLoader(),
     GeoPackageLoader(),
     DocxLoader(),
 )

@@ -34,11 +34,14 @@ class BlockFlags:
       line is meant (a Word paragraph, a table row, a record's field).
     records: each block is one record (a GeoPackage feature or row): one chunk, whole, whose section
       is its "layer".
+    paragraphs: a blank line ends a paragraph (Markdown): the line after it starts a new line even when
+      the paragraph before has no sentence end (a caption, a date line, 「**〔キーワード〕**」, a footnote).
     """
 
     page_furniture: bool = False
     wrapped_lines: bool = True
     records: bool = False
+    paragraphs: bool = False
 
 
 class Loader(Protocol):

@@ -1,8 +1,16 @@
-"""Plain text and Markdown: one block, decoded from UTF-8, UTF-16 (with a BOM) or Shift_JIS."""
+"""Plain text and Markdown: one block, decoded from UTF-8, UTF-16 (with a BOM) or Shift_JIS.
+
+Markdown keeps its markup (headings, lists and table rows are structure for normalisation and chunking),
+except the inline HTML that document converters leave in it (pandoc's figures, line breaks in table cells),
+which would otherwise be indexed and quoted as text: a figure keeps its caption as a line of its own. Its
+blank lines end paragraphs (BlockFlags.paragraphs); in plain text they do not (extracted text has blank
+lines inside sentences).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from pathlib import Path
 
@@ -37,17 +45,36 @@ MESSAGES: dict[str, Message] = {
 }
 
 
+_FIGCAPTION = re.compile(r"[ \t]*<figcaption\b[^<>]*>(.*?)</figcaption>[ \t]*", re.I | re.S)
+_BREAK = re.compile(r"<br\s*/?>", re.I)
+_TAG = re.compile(r"</?(?:figure|img|picture|source|span|div|p|u|sup|sub)\b[^<>]*>", re.I)
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^<>\s]+)>")
+
+
+def strip_inline_html(text: str) -> str:
+    """Markdown without the inline HTML of converters: <img> and <figure> go, a <figcaption> becomes its own
+    line, <br> in a table cell a space (the row stays one line), an autolink <https://…> its address."""
+    text = _FIGCAPTION.sub(lambda m: f"\n{m.group(1).strip()}\n", text)
+    text = _BREAK.sub(" ", text)
+    text = _TAG.sub("", text)
+    return _AUTOLINK.sub(r"\1", text)
+
+
 class TextLoader:
     """The whole file as one block; our own digests (ingest/digest.py) keep their statements only."""
 
     kind = "text"
-    suffixes = frozenset({".txt", ".md", ".markdown"})
-    label = "text (.txt, .md)"
-    label_ja = "テキスト（.txt、.md）"
+    suffixes = frozenset({".txt"})
+    label = "text (.txt)"
+    label_ja = "テキスト（.txt）"
     flags = BlockFlags()
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return False  # text has no signature: only its name says so
+
+    def prepare(self, text: str) -> str:
+        """The decoded text as it is indexed: plain text as written."""
+        return text
 
     def load(self, path: Path, source: SourceInfo | None, settings: IngestSettings) -> LoadedDocument:
         data = read_bytes(path)
@@ -55,6 +82,7 @@ class TextLoader:
         if not text.strip():
             raise ingest_error(path, MESSAGES["blank_text"])
         check_doc_chars(path, text, settings)
+        text = self.prepare(text)
         block = Block(text=text, page=None)
         if is_digest(text):  # our own digest: index its statements, not its bookkeeping (ingest/digest.py)
             digest = prepare_digest(text)
@@ -63,9 +91,22 @@ class TextLoader:
             source=source or file_source(path, first_line_title(text)),
             path=path,
             sha256=hashlib.sha256(data).hexdigest(),
-            kind="text",
+            kind=self.kind,
             blocks=(block,),
         )
+
+
+class MarkdownLoader(TextLoader):
+    """Markdown: read like text, without the converters' inline HTML; a blank line ends a paragraph."""
+
+    kind = "markdown"
+    suffixes = frozenset({".md", ".markdown"})
+    label = "Markdown (.md)"
+    label_ja = "Markdown（.md）"
+    flags = BlockFlags(paragraphs=True)
+
+    def prepare(self, text: str) -> str:
+        return strip_inline_html(text)
 
 
 def _decode(path: Path, data: bytes) -> str:

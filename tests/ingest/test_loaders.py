@@ -333,5 +333,27 @@ def test_real_priority_plan_pdf(settings: IngestSettings) -> None:
 @pytest.mark.parametrize("name", GUIDEBOOKS)
 def test_real_guidebooks_load(name: str, settings: IngestSettings) -> None:
     doc = load_document(REAL / "gif-guidebooks" / name, None, settings)
-    assert doc.kind == "text" and len(doc.blocks) == 1
+    assert doc.kind == "markdown" and len(doc.blocks) == 1
     assert len(doc.blocks[0].text) > 2000 and JA.search(doc.source.title)
+
+
+def test_markdown_loses_the_inline_html_of_converters(tmp_path: Path, settings: IngestSettings) -> None:
+    """A converter's figure keeps its caption as a line, <br> in a table cell is a space (the row stays one
+    line), an autolink is its address; headings, lists and table pipes stay for normalisation."""
+    path = tmp_path / "guide.md"
+    path.write_text(
+        "# 評価の方法\n"
+        '<figure><img src="media/image3.png" alt="" /><figcaption>図2 経験点の減衰</figcaption></figure>\n'
+        "|用語|意味|\n|---|---|\n|KPI|重要業績<br>評価指標|\n"
+        '- 詳しくは<https://example.jp/guide>を参照。<span class="underline">注記</span>\n',
+        encoding="utf-8",
+    )
+    body = load_document(path, None, settings).blocks[0].text
+    assert "図2 経験点の減衰" in body.splitlines()
+    assert "|KPI|重要業績 評価指標|" in body.splitlines()
+    assert "詳しくはhttps://example.jp/guideを参照。注記" in body
+    assert not re.search(r"<\s*/?\s*(?:figure|img|figcaption|br|span)", body)
+    assert body.startswith("# 評価の方法\n") and "|---|---|" in body
+    plain = tmp_path / "note.txt"
+    plain.write_text("a <br> b", encoding="utf-8")
+    assert load_document(plain, None, settings).blocks[0].text == "a <br> b"  # only Markdown is converted

@@ -107,6 +107,30 @@ def test_table_rows_only_where_a_date_cell_is_set_off() -> None:
     assert text == "本計画は、令和9年4月に開始する。"
 
 
+def test_markdown_table_rows_keep_their_lines() -> None:
+    raw = (
+        "### 8.3. 用語集\n\n|用語|意味|\n|----|----|\n"
+        "|ＥＢＰＭ|Evidence Based Policy Making の略。客観的な証拠に基づく政策立案のこと。|\n"
+        "|ＫＰＩ|目標・戦略を実現するための指標のうち、特に重要なもの。|\n"
+        "表の後の文は\n続く。"
+    )
+    text, idx = normalize_text(raw)
+    lines = text.split("\n")
+    assert lines[1:5] == [
+        "|用語|意味|",
+        "|----|----|",
+        "|EBPM|Evidence Based Policy Makingの略。客観的な証拠に基づく政策立案のこと。|",
+        "|KPI|目標・戦略を実現するための指標のうち、特に重要なもの。|",
+    ]
+    # the text after the table is not glued to its last row, and wrapped lines still join
+    assert lines[5] == "表の後の文は続く。"
+    row = text.index("|KPI|")
+    assert (
+        raw[idx[row] : idx[row + len(lines[4]) - 1] + 1]
+        == "|ＫＰＩ|目標・戦略を実現するための指標のうち、特に重要なもの。|"
+    )
+
+
 def test_toc_dot_leaders_dropped() -> None:
     raw = "第１章 はじめに ・・・・・・・・ 3\n１ 計画策定の趣旨 ........ 12\n（２）推進体制……………15\n本文です。"
     text, _ = normalize_text(raw)
@@ -153,3 +177,19 @@ def test_original_span(atsugi_raw: str) -> None:
     )
     assert spanning is not None and "\n" in spanning and spanning.startswith("市民の皆様")
     assert original_span(atsugi_raw, "この文は文書にない") is None
+
+
+def test_a_blank_line_ends_a_markdown_paragraph_but_not_a_wrapped_text_line() -> None:
+    """Markdown: a caption or 「**〔キーワード〕**」 before a blank line stays a line of its own. Plain text
+    extracted from a PDF has blank lines inside sentences: there they are still wrapping."""
+    md = "**〔キーワード〕**\n\nデータ利活用、EBPM\n図2 経験点の減衰\n\n　\n\n経験には乗数を乗じます。\n続く行"
+    text, idx = normalize_text(md, paragraphs=True)
+    assert text.split("\n") == [
+        "**〔キーワード〕**",
+        "データ利活用、EBPM図2経験点の減衰",
+        "経験には乗数を乗じます。",
+        "続く行",
+    ]
+    assert all(md[i] == ch for i, ch in zip(idx, text, strict=True) if ch != "\n")
+    wrapped, _ = normalize_text("令和８年度で終了するこ\n\nとに伴い、策定します。")
+    assert wrapped == "令和8年度で終了することに伴い、策定します。"

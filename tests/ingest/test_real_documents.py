@@ -67,6 +67,26 @@ def test_official_markdown_guidebooks(settings, tmp_path: Path) -> None:
     hits = pipeline.search("データマネジメントとは何か", k=3).hits
     assert hits and any("データマネジメント" in h.chunk.text for h in hits)
     assert all(" > " in h.chunk.section or h.chunk.section for h in hits)
+    # a glossary table keeps one row per line: no row is glued to the next (「…こと。||KPI|…」)
+    rows = [
+        line
+        for r in results
+        for c in pipeline.index.document_chunks(r.doc_id)
+        for line in c.text.split("\n")
+        if line.startswith("|")
+    ]
+    assert len(rows) > 100
+    glued = [line[:60] for line in rows if re.search(r"[。)]\|\|(?=\S)|\|\|-{3,}", line)]
+    assert not glued, glued[:3]
+    answer = pipeline.ask("データマネジメントのガイドブックの用語集で、KPIとは何の略ですか").to_dict()
+    assert "Key Performance Indicator" in answer["answer"] and "|" not in answer["answer"]
+    # the converters' inline HTML is gone from the index; a figure keeps its caption as a line
+    texts = [c.text for r in results for c in pipeline.index.document_chunks(r.doc_id)]
+    assert not [t[:80] for t in texts if re.search(r"<(?:img|figure|figcaption|br)\b", t)]
+    assert any(line.strip() == "図2経験点の減衰" for t in texts for line in t.split("\n"))
+    # a blank line ends a Markdown paragraph: the keyword label is not glued to the keywords
+    labels = [line for t in texts for line in t.split("\n") if "キーワード" in line and line.startswith("**")]
+    assert labels and all(re.fullmatch(r"\*\*[〔\[]キーワード[〕\]]\*\*", line) for line in labels), labels
 
 
 def test_geopackage_features_become_cited_records(settings, tmp_path: Path) -> None:

@@ -463,3 +463,27 @@ def test_a_which_part_question_prefers_passages_filed_under_that_kind_of_part(
     assert "〔(3) 情報セキュリティの確保〕" not in ExtractiveAnswerer(AnswerSettings()).answer(question, hits).answer
     assert asked_part("どの視点で扱ってる？") == "視点" and asked_part("項目はどれですか") == "項目"
     assert asked_part("どのように扱いますか") is None
+
+
+def test_a_table_is_quoted_row_by_row_after_the_sentence_that_introduces_it() -> None:
+    """「以下に…を示します。」, a caption, then a Markdown table (ingest keeps each row on its own line): the rows
+    follow the chosen sentence as items, past the caption and the |--|--| rule, shown as cells, not pipes;
+    the caption itself is not quoted."""
+    text = (
+        "報告書は、調査の結果を分かりやすく伝えるものです。以下に報告書の目次構成例を示します。\n"
+        "図表6-1 報告書の目次構成例\n"
+        "|章|タイトル|内容|\n"
+        "|---|---|---|\n"
+        "|1|背景及び目的|調査に至った経緯|\n"
+        "|2|調査の方法|対象と期間|\n"
+        "|3|組織体制|担当部署と役割|\n"
+        "調査の結果は庁内で共有します。"
+    )
+    hits = [Hit(chunk=_chunk("d:1", "報告書", text), score=1.0, scores={"dense": 0.9})]
+    answer = ExtractiveAnswerer(AnswerSettings()).answer("報告書の目次構成例を教えて", hits)  # type: ignore[call-arg]
+    assert not answer.refused
+    lines = answer.answer.splitlines()
+    assert any("背景及び目的" in line for line in lines) and any("組織体制" in line for line in lines)
+    assert "|" not in answer.answer and "---" not in answer.answer
+    assert not any(line.startswith("図表6-1") for line in lines)  # a caption names a table: it is no answer
+    assert all(verify_quote(c.quote, c.chunk) for c in answer.citations)
