@@ -47,6 +47,9 @@ DOC_FILES = {
 }
 CITY_FILE = "atsugi-dx-plan-policy-2027-2032.txt"
 REFUSAL = "資料に該当する記述が見当たりません。"
+# Markup and bookkeeping an answer must not show (issue: clean answers): HTML tags, Markdown heading / quote
+# marks at a line start, table pipes, bold, URLs and percent-encoded ones, digest source markers.
+MARKUP = re.compile(r"〔出典\d*|https?://|www\.|%[0-9A-Fa-f]{2}|^\s*[#>]|\||\*\*|<\s*/?\s*[A-Za-z][^<>\n]*>", re.M)
 
 
 def norm(text: str) -> str:
@@ -163,6 +166,7 @@ class Scored:
     refused: bool
     notice: bool
     answer_chars: int
+    markup: bool = False  # the answer text shows markup or bookkeeping (MARKUP)
 
 
 def score(case: Case, hits: list[dict[str, Any]], answer: dict[str, Any], doc_ids: dict[str, str]) -> Scored:
@@ -191,6 +195,7 @@ def score(case: Case, hits: list[dict[str, Any]], answer: dict[str, Any], doc_id
         refused=refused,
         notice=bool(answer.get("notice")),
         answer_chars=0 if refused else len(text),
+        markup=bool(MARKUP.search(text)),
     )
 
 
@@ -215,6 +220,7 @@ def summary(rows: Sequence[Scored]) -> dict[str, Any]:
         "refused_or_notice": _mean(float(r.refused or r.notice) for r in unanswerable),
         "false_refusals": _mean(float(r.refused) for r in answerable),
         "median_answer_chars": statistics.median(lengths) if lengths else None,
+        "markup": _mean(float(r.markup) for r in rows if not r.refused),
     }
 
 
@@ -229,6 +235,7 @@ COLUMNS = (
     "refused_or_notice",
     "false_refusals",
     "median_answer_chars",
+    "markup",
 )
 
 
@@ -346,7 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             json.dumps(
                 [
                     {"id": r.case.id, "kind": r.case.kind, "style": r.case.style, "doc": r.case.doc}
-                    | {k: getattr(r, k) for k in ("hit5", "page_hit5", "section_hit5", "strict", "lenient", "refused")}
+                    | {
+                        k: getattr(r, k)
+                        for k in ("hit5", "page_hit5", "section_hit5", "strict", "lenient", "refused", "markup")
+                    }
                     for r in rows
                 ],
                 ensure_ascii=False,

@@ -48,6 +48,16 @@ def test_score_uses_answer_text_not_quotes_and_counts_refusals() -> None:
     unanswerable = Case("u1", "会場は？", [], "any", "unanswerable", "plain", "city")
     s = summary([answered, refused, score(unanswerable, hits, {"answer": "…", "refused": True}, {})])
     assert s["refusal_recall"] == 1.0 and s["false_refusals"] == 0.5 and s["containment"] == 0.5
+    assert s["markup"] == 0.0  # over answers given: the one answered is clean
+
+
+def test_markup_in_an_answer_is_counted() -> None:
+    case = Case("q2", "図は？", ["減衰"], "any", "fact", "plain", "gif466")
+    hits = [{"doc_id": "g", "page": None, "section": "評価", "text": "経験点の減衰"}]
+    for dirty in ('<img src="a.png" />経験点の減衰 [1]', "|経験|減衰| [1]", "**減衰** [1]", "減衰〔出典2〕 [1]"):
+        assert score(case, hits, {"answer": dirty, "refused": False}, {}).markup, dirty
+    clean = score(case, hits, {"answer": "〔データ人材管理実践ガイドブック〕\n経験点の減衰 [1]", "refused": False}, {})
+    assert not clean.markup and summary([clean])["markup"] == 0.0
 
 
 def test_dialogues_become_turns_with_history_and_folds_are_stable(tmp_path: Path) -> None:

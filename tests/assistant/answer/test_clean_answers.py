@@ -14,7 +14,9 @@ from ui.render import answer_as_text, citation_label
 
 # Bookkeeping and markup that must never be shown as (part of) an answer.
 DIRTY = re.compile(
-    r"〔出典|https?://|www\.|%[0-9A-Fa-f]{2}|^\s*[#>]|\||\*\*|本要約では|確認できませんでした|確認できていない", re.M
+    r"〔出典|https?://|www\.|%[0-9A-Fa-f]{2}|^\s*[#>]|\||\*\*|<\s*/?\s*[A-Za-z][^<>\n]*>|本要約では|確認できませんでした"
+    r"|確認できていない",
+    re.M,
 )
 
 
