@@ -45,9 +45,10 @@ MESSAGES: dict[str, Message] = {
 }
 
 
-_FIGCAPTION = re.compile(r"[ \t]*<figcaption\b[^<>]*>(.*?)</figcaption>[ \t]*", re.I | re.S)
+# [^<]* (not .*?): a caption holds no tag, and an unclosed <figcaption> costs one scan to the next "<"
+_FIGCAPTION = re.compile(r"[ \t]*<figcaption\b[^<>]*>([^<]*)</figcaption>[ \t]*", re.I)
 _BREAK = re.compile(r"<br\s*/?>", re.I)
-_TAG = re.compile(r"</?(?:figure|img|picture|source|span|div|p|u|sup|sub)\b[^<>]*>", re.I)
+_TAG = re.compile(r"</?(?:figure|figcaption|img|picture|source|span|div|p|u|sup|sub)\b[^<>]*>", re.I)
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^<>\s]+)>")
 
 

@@ -354,6 +354,8 @@ def test_markdown_loses_the_inline_html_of_converters(tmp_path: Path, settings: 
     assert "詳しくはhttps://example.jp/guideを参照。注記" in body
     assert not re.search(r"<\s*/?\s*(?:figure|img|figcaption|br|span)", body)
     assert body.startswith("# 評価の方法\n") and "|---|---|" in body
+    # a stray or unclosed tag goes too; a caption spanning lines keeps its text
+    assert text.strip_inline_html("a<figcaption>b\nc</figcaption>d<figcaption>e") == "a\nb\nc\nde"
     plain = tmp_path / "note.txt"
     plain.write_text("a <br> b", encoding="utf-8")
     assert load_document(plain, None, settings).blocks[0].text == "a <br> b"  # only Markdown is converted
