@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 # Bump when normalisation or chunking changes in a way that changes chunks: documents re-ingest.
 PIPELINE_VERSION = "5"  # 2: table rows that start with a date keep their own line; 3: page labels, digest sources;
-# 4: a PDF chunk records the footnotes it cites; 5: Markdown table rows keep their lines, inline HTML goes
+# 4: a PDF chunk records the footnotes it cites; 5: Markdown: table rows keep their lines, blank lines end
+# paragraphs, inline HTML goes
 
 
 @dataclass

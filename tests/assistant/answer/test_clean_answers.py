@@ -9,15 +9,13 @@ from assistant.answer.extractive import ExtractiveAnswerer, clean_sentence
 from assistant.audit import citation_dicts
 from assistant.export import where
 from assistant.types import Chunk, Citation, Hit
+from eval.bench_staffqa import MARKUP
 from eval.suite import load_suite
 from ui.render import answer_as_text, citation_label
 
 # Bookkeeping and markup that must never be shown as (part of) an answer.
-DIRTY = re.compile(
-    r"〔出典|https?://|www\.|%[0-9A-Fa-f]{2}|^\s*[#>]|\||\*\*|<\s*/?\s*[A-Za-z][^<>\n]*>|本要約では|確認できませんでした"
-    r"|確認できていない",
-    re.M,
-)
+# The benchmark's markup pattern (eval/bench_staffqa.py MARKUP) and the digests' notes.
+DIRTY = re.compile(MARKUP.pattern + r"|本要約では|確認できませんでした|確認できていない", re.M)
 
 
 def test_every_plan_question_gets_a_clean_answer(corpus_pipeline) -> None:  # type: ignore[no-untyped-def]
