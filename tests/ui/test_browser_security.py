@@ -189,8 +189,10 @@ def test_planted_payloads_stay_text_and_nothing_leaves_loopback(visit: Visit, br
             if title == "整合表":
                 a.page.get_by_role("button", name="整合表を作成・更新").click()
                 a.page.get_by_role("heading", name="項目の詳細").wait_for(timeout=180_000)
-                a.settle()
                 captions = a.page.get_by_test_id("stCaptionContainer").filter(has_text="evil.example")
+                # the drill-down's captions render after its heading: wait for them, not for the heading alone
+                captions.first.wait_for()
+                a.settle()
                 texts = [t.replace(WORD_JOINER, "") for t in captions.all_inner_texts()]
                 expect(
                     bool(texts) and all(HEADING in t for t in texts),
