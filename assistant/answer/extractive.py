@@ -290,6 +290,12 @@ class ExtractiveAnswerer:
         title (the title prior: one document's share at least `named_title` and twice any other's) is about
         that document, so only its passages count when some are among the top ones."""
         top = hits[: self.support_passages]
+        named = self.named_documents(hits)
+        return [h for h in top if h.chunk.doc_id in named] or top
+
+    def named_documents(self, hits: Sequence[Hit]) -> set[str]:
+        """The documents the question names by their title (the title prior: one document's share at least
+        `named_title` and twice any other's; more than one only on a tie), else none."""
         by_doc: dict[str, float] = {}
         for h in hits:
             by_doc[h.chunk.doc_id] = max(by_doc.get(h.chunk.doc_id, 0.0), h.scores.get("title", 0.0))
@@ -300,9 +306,8 @@ class ExtractiveAnswerer:
             and ranked[0] >= self.named_title
             and (len(ranked) == 1 or ranked[0] >= 2 * ranked[1])
         ):
-            named = [h for h in top if by_doc[h.chunk.doc_id] == ranked[0]]
-            top = named or top
-        return top
+            return {doc for doc, share in by_doc.items() if share == ranked[0]}
+        return set()
 
     def _notes(self, chunk: Chunk) -> list[_Note]:
         """The footnotes the passage cites, each with its text (a PDF's 「117 2015年…決定、令和3年3月30日改定」).
@@ -363,13 +368,18 @@ class ExtractiveAnswerer:
         kind = answer_type(question)
         part = asked_part(question)
         notes = {i: self._notes(h.chunk) for i, h in enumerate(hits)}
+        named = self.named_documents(hits)
         for c in candidates:
-            # the section path is context every sentence of the chunk shares
-            section = hits[c.hit_index].chunk.section.split(" > ")[-1]
+            # the section heading is context every sentence of the chunk shares, and the title of a document the
+            # question names (「厚木市の方針で…」) every sentence of that document: its words tell no sentence apart
+            chunk = hits[c.hit_index].chunk
+            context = chunk.section.split(" > ")[-1]
+            if chunk.doc_id in named:
+                context = f"{chunk.title}\n{context}"
             c.notes = [n for n in notes[c.hit_index] if footnote_cited(n.number, c.sentence)]
             prior = 1.0 / (1.0 + c.hit_index)
             c.score = (
-                self.section_weight * coverage(q, f"{section}\n{c.sentence}", weight)
+                self.section_weight * coverage(q, f"{context}\n{c.sentence}", weight)
                 + self.sentence_weight * coverage(q, c.sentence, weight)
                 + self.rank_weight * prior
                 + (self.answer_type_weight if has_answer_type(kind, c.sentence) else 0.0)

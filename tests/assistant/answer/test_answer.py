@@ -268,6 +268,31 @@ def test_a_question_naming_a_document_needs_its_focus_in_that_document() -> None
     assert ExtractiveAnswerer().missing_focus(question, even) is None
 
 
+def test_the_title_of_a_named_document_tells_none_of_its_sentences_apart() -> None:
+    """「厚木市の方針で…」 names the city document: its title words (厚木市, 策定方針) are context every sentence of
+    it shares, as its section heading is, so a sentence repeating them no longer outranks the one that answers."""
+
+    def hit(n: int, section: str, text: str) -> Hit:
+        chunk = Chunk(
+            chunk_id=f"city:{n}", doc_id="city", title="厚木市DX推進計画(2027～2032)策定方針", level="city",
+            edition="", page=None, section=section, text=text, original=text, ordinal=n, meta={},
+        )  # fmt: skip
+        return Hit(chunk=chunk, score=1.0, scores={"dense": 0.9, "title": 0.4})
+
+    answers = "国が策定する「自治体DX推進計画」、神奈川県が策定する「神奈川DX計画」が示す施策との整合性を図ります。"
+    repeats = "本計画は、第11次厚木市総合計画の個別計画として、総合計画の策定方針との整合性を図るとともに、国及び県が策定する計画を参酌し、施策の計画を策定します。"  # noqa: E501
+    hits = [hit(1, "６ 考慮すべき視点 > (4) デジタル化動向の把握", answers), hit(2, "３ 計画の位置付け", repeats)]
+    question = "厚木市の方針で、県が策定する計画のうち整合を図るとされているものは？"
+
+    def first_sentence(settings: AnswerSettings) -> str:
+        answer = ExtractiveAnswerer(settings).answer(question, hits)
+        return next(li for li in answer.answer.splitlines() if not li.startswith("【"))  # 【市】: the level's label
+
+    assert first_sentence(AnswerSettings(max_sentences=1)).startswith(answers)  # type: ignore[call-arg]
+    # without the title prior (named_title 0) no document is named, and the title words pick the other sentence
+    assert first_sentence(AnswerSettings(max_sentences=1, named_title=0.0)).startswith(repeats)  # type: ignore[call-arg]
+
+
 def test_a_list_of_sub_sections_is_quoted_after_the_sentence_announcing_it(corpus_pipeline: Pipeline) -> None:
     """「次の市民参加手続を実施することにより…」 ends §7's passage; its items are §7's sub-sections (1)–(3)."""
     answer = corpus_pipeline.ask("市民の意見を計画に取り入れるために実施する手続を挙げてください")
