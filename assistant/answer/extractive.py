@@ -108,6 +108,7 @@ _LIST_ITEM = re.compile(
 # A line that is only a link to a place in the same document: a table-of-contents entry, not content.
 _TOC_ENTRY = re.compile(r"^\s*(?:[-*+]\s*)?\[[^\[\]\n]+\]\(#[^()\s]*\)\s*$")
 _RULE = re.compile(r"^[\s:：\-ー－―|]*$")  # a table's |---|---| rule, or what remains of one
+_SENTENCE_END = ("。", "．", "!", "！", "?", "？")
 _ROW = "|"  # a Markdown table row starts with a pipe; ingest keeps each row on its own line
 # A figure's or table's caption (「図表1-7 …の推移」「図2 経験点の減衰」「表3 …」): it names what the reader
 # cannot see here, so it is no answer; it still leads to the table it captions (_tables).
@@ -131,6 +132,25 @@ def _tables(sentences: Sequence[str]) -> dict[int, list[int]]:
         if pos >= 2 and not sentences[pos - 1].rstrip().endswith(("。", "：", ":")):
             out.setdefault(pos - 2, rows)
         pos = end
+    return out
+
+
+def _line_lists(sentences: Sequence[str], section: str) -> dict[int, list[int]]:
+    """For each sentence announcing a list (「…は、次のとおりです。」), the positions of the lines after it that
+    are no sentences (no 。: 「令和7年8月 市民アンケート…」「令和7年12月 計画骨子策定」), as a PDF's or a text's
+    table comes out of extraction, up to the next sentence or heading; none when the next line is one."""
+    out: dict[int, list[int]] = {}
+    for pos, sentence in enumerate(sentences):
+        if not _LIST_INTRO.search(sentence):
+            continue
+        end = pos + 1
+        while end < len(sentences):
+            line = sentences[end]
+            if line.rstrip().endswith(_SENTENCE_END) or is_heading(line, section):
+                break
+            end += 1
+        if end > pos + 1:
+            out[pos] = list(range(pos + 1, end))
     return out
 
 
@@ -353,14 +373,16 @@ class ExtractiveAnswerer:
         for i, h in enumerate(hits):
             sentences = [s for s in split_sentences(h.chunk.text) if len(s) >= 2]
             body = [s for s in sentences if len(s) >= 4 and not is_heading(s, h.chunk.section)]
-            tables |= {(i, pos): rows for pos, rows in _tables(sentences).items()}
+            lines = _line_lists(sentences, h.chunk.section)
+            tables |= {(i, pos): rows for pos, rows in {**lines, **_tables(sentences)}.items()}
+            listed = {pos for rows in lines.values() for pos in rows}
             # a chunk that is only headings (a list of items) is quoted by its headings
             for pos, s in enumerate(sentences):
                 cleaned = clean_sentence(s) if not _TOC_ENTRY.match(s) else None
                 if cleaned is None:
                     continue
                 candidate = _Candidate(i, cleaned[0], pos, quote=cleaned[1])
-                if _LIST_ITEM.match(s) or s.startswith(_ROW):
+                if _LIST_ITEM.match(s) or s.startswith(_ROW) or pos in listed:
                     items[(i, pos)] = candidate
                 if len(s) >= 4 and (s in body or not body) and not _CAPTION.match(s):
                     candidates.append(candidate)
@@ -390,7 +412,7 @@ class ExtractiveAnswerer:
             return Answer(question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[])
         best = ranked[0].score
         chosen = [c for c in ranked if c.score >= self.keep_ratio * best][:max_sentences]
-        chosen += self._list_items(chosen, items, tables)
+        chosen += self._list_items(chosen, items, tables, {(c.hit_index, c.position): c for c in candidates})
         hits = list(hits)
         chosen += self._sub_section_items(chosen, items, hits)
         chosen += self._footnote_items(chosen, hits, q, kind)
@@ -408,13 +430,29 @@ class ExtractiveAnswerer:
         chosen: Sequence[_Candidate],
         items: dict[tuple[int, int], _Candidate],
         tables: dict[tuple[int, int], list[int]],
+        intros: dict[tuple[int, int], _Candidate],
     ) -> list[_Candidate]:
         """The items of a list that a chosen sentence introduces (「次の…を実施します。」 then 「(1) …」「(2) …」),
         and the rows of a table that follows a chosen sentence or caption (「以下に…目次構成例を示します。」
         「図表6-1 …」 then 「|章|タイトル|…|」「|１|背景及び目的|…|」), past the caption and the |--|--| rule."""
         taken = {(c.hit_index, c.position) for c in chosen}
         out: list[_Candidate] = []
-        for c in chosen:
+        # a list that answers with two or more of its lines is shown whole, after the sentence announcing it
+        # (「…次のとおりです。」 then every row of the schedule, not the rows that happened to score)
+        intro_of = {(i, pos): (i, start) for (i, start), rows in tables.items() for pos in rows}
+        starts = [intro_of[key] for key in taken if key in intro_of]
+        lead = [
+            intros[key]
+            for key in dict.fromkeys(starts)
+            if starts.count(key) >= 2 and key in intros and key not in taken
+        ]
+        for c in lead:
+            c.score = max(
+                o.score for o in chosen if intro_of.get((o.hit_index, o.position)) == (c.hit_index, c.position)
+            )
+            taken.add((c.hit_index, c.position))
+            out.append(c)
+        for c in [*chosen, *lead]:
             rows = tables.get((c.hit_index, c.position))
             if rows is None:
                 if not _LIST_INTRO.search(c.sentence):

@@ -512,3 +512,31 @@ def test_a_table_is_quoted_row_by_row_after_the_sentence_that_introduces_it() ->
     assert "|" not in answer.answer and "---" not in answer.answer
     assert not any(line.startswith("図表6-1") for line in lines)  # a caption names a table: it is no answer
     assert all(verify_quote(c.quote, c.chunk) for c in answer.citations)
+
+
+def test_a_list_answering_with_two_of_its_lines_is_shown_whole_after_its_announcement() -> None:
+    """A schedule as text extraction leaves it: 「…次のとおりです。」, then one line per row, no 。. A question
+    that two of its rows answer gets every row in order after the announcing sentence, not only the rows
+    that scored; the sentence after the list and the heading are not rows."""
+    text = (
+        "9 策定スケジュール\n"
+        "次期計画の策定スケジュールは、おおむね次のとおりです。\n"
+        "日程実施内容\n"
+        "令和7年8月 市民アンケート\n"
+        "令和7年12月 計画骨子策定\n"
+        "令和8年5月 意見交換会開催\n"
+        "令和8年10月 パブリックコメント実施\n"
+        "令和9年4月 計画スタート\n"
+        "計画の策定後は、毎年度の進行管理を行います。"
+    )
+    hits = [Hit(chunk=_chunk("d:1", "9 策定スケジュール", text), score=1.0, scores={"dense": 0.9})]
+    question = "市民アンケートと意見交換会はいつ？"
+    answer = ExtractiveAnswerer(AnswerSettings()).answer(question, hits)  # type: ignore[call-arg]
+    lines = [line.removesuffix(" [1]") for line in answer.answer.splitlines()]
+    rows = text.splitlines()[1:8]
+    assert [line for line in lines if line in rows] == rows  # the announcement, then every row in order
+    assert "9 策定スケジュール" not in lines
+    assert all(verify_quote(c.quote, c.chunk) for c in answer.citations)
+    # one row answering is one row: the list is not shown whole
+    single = ExtractiveAnswerer(AnswerSettings(max_sentences=1)).answer("パブリックコメントはいつ？", hits)  # type: ignore[call-arg]
+    assert single.answer.splitlines() == ["令和8年10月 パブリックコメント実施 [1]"]
