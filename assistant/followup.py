@@ -22,14 +22,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.prompts import REWRITE_ANSWER_CHARS, REWRITE_TURNS, rewrite_prompt
+from assistant.question import named_municipalities
 from assistant.sudachi import morphemes
 
 if TYPE_CHECKING:
     from assistant.llm import ChatModel
 
 _CONNECTIVE = re.compile(r"^(?:じゃあ|じゃ|では|それでは|それなら|なら|ちなみに|あと|また|さらに|それで)[、,，\s]*")
-_DEMONSTRATIVE = re.compile(r"(?:その|この|あの)(?=\S)|(?:それら|これら|それ|これ)(?=[はがをにでのもと]|$)")
-_BARE = re.compile(r"^(?P<x>.{1,30}?)(?:の(?:ほう|方|場合))?(?:は|って)[？?]?$")
+_DEMONSTRATIVE = re.compile(r"(?:その|この|あの)(?=\S)|(?:それら|これら|それ|これ)(?=って|[はがをにでのもと]|$)")
+# 「X は？」「X のほうはどうなってる？」「X だと？」: the previous question asked of X
+_BARE = re.compile(
+    r"^(?P<x>.{1,30}?)(?:の(?:ほう|方|場合))?(?:は|って|だと|では)"
+    r"(?:どう(?:なって(?:る|いる|います)|です|でしょう|なの)?か?)?[？?]?$"
+)
 _TOPIC_PARTICLES = frozenset({"は", "が", "って"})
 _QUESTION_TAIL = re.compile(r"[？?。]+$")
 # The plans' levels: 「じゃあ県は？」 after a question about 国 asks the same of the other level.
@@ -55,7 +60,15 @@ def is_followup(question: str) -> bool:
         return True
     bare = _BARE.match(q)
     # 「X のほうは？」 always leans on a previous turn; a plain 「X は？」 only when short
-    return bool(bare) and (len(q) <= 16 or bool(re.search(r"の(?:ほう|方|場合)(?:は|って)", q)))
+    return bool(bare) and (len(q) <= 16 or bool(re.search(r"の(?:ほう|方|場合)(?:は|って|だと|では)", q)))
+
+
+def _level_of(place: str) -> str:
+    """The level of a level word or of a named municipality or prefecture: 県 for 神奈川県 (都, 府 too), 市 for
+    厚木市 (町, 村, 区 too), the word itself for 国, 都道府県 …"""
+    if place in _LEVEL_WORDS:
+        return place
+    return "県" if place[-1] in "県都府" else "市"
 
 
 def _noun_phrases(text: str, *, join: bool = True) -> list[tuple[int, int]]:
@@ -130,10 +143,21 @@ def resolve(question: str, history: Sequence[Turn]) -> str:
     if bare:
         x = bare.group("x")
         atoms = [previous[s:e] for s, e in _noun_phrases(previous, join=False)]
-        level = next((w for w in _LEVEL_WORDS if x.startswith(w)), None)
+        named = named_municipalities(x)
+        # 「県は」「県の計画だと」 name a level; 「市民は」 does not
+        words = (w for w in _LEVEL_WORDS if x == w or x.startswith(w + "の"))
+        level = named[0] if named else next(words, None)
         other = next((a for a in atoms if a in _LEVEL_WORDS and a != level), None) if level else None
         if level and other:
             return previous.replace(other, level, 1)
+        # a municipality or prefecture by name (厚木市 in 「厚木市DX推進計画の…」) stands for its level
+        place = (
+            next((p for p in named_municipalities(previous) if _level_of(p) != _level_of(level)), None)
+            if level
+            else None
+        )
+        if level and place:
+            return previous.replace(place, level, 1)
         phrases = atoms + [previous[s:e] for s, e in _noun_phrases(previous)]
         # the most overlapping phrase, the shortest of equals: 「データ・エンジニア（第4期）」, not the募集 around it
         scored = [(len(_bigrams(p) & _bigrams(x)), -len(p), p) for p in phrases if _flat(p) != _flat(x)]

@@ -29,6 +29,13 @@ from tests.ui.test_cli import run_json, store  # noqa: F401  (the CLI store fixt
             "データ・サイエンティストのほうは？",
             "データ・サイエンティストの採用で",
         ),
+        # a municipality or prefecture named in the previous question stands for its level
+        ("厚木市DX推進計画の計画期間は？", "県はどうですか？", "県DX推進計画の計画期間は"),
+        ("厚木市DX推進計画の計画期間は？", "国のほうはどうなってる？", "国DX推進計画の計画期間は"),
+        ("厚木市DX推進計画の計画期間は？", "神奈川県の場合は？", "神奈川県DX推進計画の計画期間は"),
+        ("神奈川県の計画期間は？", "じゃあ市だと？", "市の計画期間は"),
+        # 「それって…」 leans on the previous topic as 「それは…」 does
+        ("アクションプランの期間は？", "それって何年ずつ？", "アクションプランの期間って何年ずつ"),
     ],
 )
 def test_followups_become_standalone_questions(previous: str, question: str, expected: str) -> None:
@@ -42,6 +49,11 @@ def test_standalone_questions_and_empty_history_are_left_alone() -> None:
     assert resolve(q, [Turn("市民アンケートはいつですか")]) == q
     assert resolve("その対象者は？", []) == "その対象者は？"
     assert topic("厚木市の市民アンケートはいつ実施しますか") == "厚木市の市民アンケート"
+
+
+def test_a_word_starting_with_a_level_is_no_level() -> None:
+    """「市民は？」 after a question on 神奈川県 asks about 市民, not the city: the place stays."""
+    assert "神奈川県" in resolve("市民は？", [Turn("神奈川県のDX計画の目標は？")])
 
 
 def test_a_chain_of_followups_stays_anchored() -> None:
