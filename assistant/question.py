@@ -49,6 +49,25 @@ def strip_question_words(query: str) -> str:
     return query
 
 
+# 「…、計画ではどんな言葉で表現されてる？」「…は、何と呼ばれていますか」「…、略称は？」: how the answer is worded,
+# not what it is about. Its words (言葉, 表現, 呼ぶ, 用語) would find passages about them (「言葉の壁」).
+_NAMING = re.compile(
+    r"(?:[、,，][^、。？?]{0,12}?では)?[、,，]?(?:カタカナで|英語で|一言で|略して)?"
+    r"(?:(?:何と|何て|なんと|なんて)(?:言葉|用語|名前|名称|呼び名|表現)?"
+    r"|(?:どういう|どんな|どのような)(?:言葉|用語|名前|名称|呼び名|表現)で?)"
+    r"(?:呼ば|呼ん|呼ぶ|呼び|言わ|言う|いう|言い|表現|表さ|表し|称)[ぁ-ん]*[？?。]?$"
+    r"|(?:[、,，]|の)(?:略称|略語|呼び名|名称|名前|正式名称|用語)(?:は|って)(?:何)?(?:ですか|でしょうか)?[？?。]?$"
+)
+_NAMING_MIN_CHARS = 6  # what is left must still say what is asked about
+
+
+def without_naming(question: str) -> str:
+    """The question without a closing phrase asking what something is called (the search form of a
+    naming question: 「会社を辞めずに地方へ移り住めるようにする取組」); unchanged when it has none."""
+    m = _NAMING.search(question)
+    return question[: m.start()] if m and m.start() >= _NAMING_MIN_CHARS else question
+
+
 # A part ends at a question mark, or at a polite question's 「か。」; a connective opening the next part goes.
 _PART_END = re.compile(r"(?<=[？?])|(?<=か。)")
 _CONNECTIVE = re.compile(r"^(?:また|それと|あと|それから|さらに)[、,，]\s*")

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from assistant.config import RetrieveSettings
-from assistant.question import is_alignment_question
+from assistant.question import is_alignment_question, without_naming
 from assistant.signals import AnySignal, Filters, PoolSignal, build_signals
 from assistant.store import Index
 from assistant.types import Chunk, Hit, summed_timings
@@ -125,6 +125,7 @@ class Retriever:
         k = k or self.settings.k
         filters = filters or Filters()
         balance = is_alignment_question(query) if balance is None else balance
+        asked, query = query, without_naming(query)
         timings: dict[str, float] = {}
         n_cand = max(self.settings.candidates, k * 3)
 
@@ -166,7 +167,7 @@ class Retriever:
         hits = [Hit(chunk=h.chunk, score=h.score, rank=i + 1, scores=h.scores) for i, h in enumerate(hits)]
         timings["fuse_ms"] = (time.perf_counter() - t_fuse) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        return SearchResult(query=query, hits=hits, timings_ms=timings)
+        return SearchResult(query=asked, hits=hits, timings_ms=timings)
 
     @staticmethod
     def _balance(hits: Sequence[Hit], k: int) -> list[Hit]:

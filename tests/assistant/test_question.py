@@ -14,6 +14,7 @@ from assistant.question import (
     question_focus,
     question_parts,
     strip_question_words,
+    without_naming,
 )
 from assistant.sudachi import Morpheme, morphemes, words
 
@@ -114,3 +115,33 @@ def test_only_the_wrappers_import_sudachipy_and_answer_does_not_reach_into_retri
 )
 def test_question_parts(message: str, parts: list[str]) -> None:
     assert question_parts(message) == parts
+
+
+@pytest.mark.parametrize(
+    ("question", "searched"),
+    [
+        # a closing phrase asking what something is called is how the answer is worded: it is not searched
+        (
+            "会社を辞めずに地方へ移り住めるようにする取組、計画ではどんな言葉で表現されてる？",
+            "会社を辞めずに地方へ移り住めるようにする取組",
+        ),
+        (
+            "市町村ごとに違う書式や独自の決まりごと、計画ではカタカナで何と呼んでる？",
+            "市町村ごとに違う書式や独自の決まりごと",
+        ),
+        ("点検するための書式は、何と呼ばれていますか。", "点検するための書式は"),
+        ("一覧に載せる制度、略称は？", "一覧に載せる制度"),
+        ("中央部を流れている川の名称は。", "中央部を流れている川"),
+        ("一時的な低温を北海道では何と呼ぶ", "一時的な低温を北海道では"),
+        # …but not a question about something else, a word that merely contains 用語, or what is too short to search
+        (
+            "リズムはギリシャ語でなんという言葉が語源になっているか？",
+            "リズムはギリシャ語でなんという言葉が語源になっているか？",
+        ),
+        ("エチオピアの事実上の公用語は？", "エチオピアの事実上の公用語は？"),
+        ("国はどういう方向で減らしていく考え？", "国はどういう方向で減らしていく考え？"),
+        ("これを何という？", "これを何という？"),
+    ],
+)
+def test_the_search_form_of_a_naming_question(question: str, searched: str) -> None:
+    assert without_naming(question) == searched

@@ -540,3 +540,13 @@ def test_a_list_answering_with_two_of_its_lines_is_shown_whole_after_its_announc
     # one row answering is one row: the list is not shown whole
     single = ExtractiveAnswerer(AnswerSettings(max_sentences=1)).answer("パブリックコメントはいつ？", hits)  # type: ignore[call-arg]
     assert single.answer.splitlines() == ["令和8年10月 パブリックコメント実施 [1]"]
+
+
+def test_a_naming_question_is_searched_without_its_naming_phrase(corpus_pipeline: Pipeline) -> None:
+    """「…、計画ではどんな言葉で表現されてる？」: 言葉 and 表現 say how the answer is worded; the search is that of
+    the rest of the question (assistant/question.py without_naming), and the result still reports the question."""
+    asked = "市民の意見を計画に取り入れる手続、計画ではどんな言葉で呼ばれてる？"
+    result = corpus_pipeline.search(asked, k=5)
+    plain = corpus_pipeline.search("市民の意見を計画に取り入れる手続", k=5)
+    assert result.query == asked
+    assert [h.chunk.chunk_id for h in result.hits] == [h.chunk.chunk_id for h in plain.hits]
