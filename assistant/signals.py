@@ -124,13 +124,13 @@ class TitlePriorSignal:
         bm25 = self.index.sparse_indexes()[self.tokenizer]
         n = max(len(bm25), 1)
         idf = {t: math.log(1 + n / (1 + bm25.df(t))) for t in tokens}
-        total = sum(idf.values()) or 1.0
+        total = math.fsum(idf.values()) or 1.0  # fsum: the same share whatever the set's (hash) order
         share: dict[str, float] = {}
         out = []
         for cid in ids:
             doc = cid.rsplit(":", 1)[0]
             if doc not in share:
-                share[doc] = sum(w for t, w in idf.items() if t in titles.get(doc, ())) / total
+                share[doc] = math.fsum(w for t, w in idf.items() if t in titles.get(doc, ())) / total
             out.append((cid, share[doc]))
         return out
 
@@ -177,9 +177,9 @@ class HeadingSignal:
             doc, section = sections.get(cid, ("", ""))
             own = titles.get(doc, frozenset())
             wanted = {t: w for t, w in idf.items() if t not in own}
-            total = sum(wanted.values())
+            total = math.fsum(wanted.values())
             heading = self.section_words(section)
-            share = sum(w for t, w in wanted.items() if t in heading) / total if total > 0 else 0.0
+            share = math.fsum(w for t, w in wanted.items() if t in heading) / total if total > 0 else 0.0
             if self.spread:
                 share /= shared[(doc, section)]
             out.append((cid, share))

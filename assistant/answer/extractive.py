@@ -43,6 +43,8 @@ _QUESTION_NOISE = re.compile(
     r"(について|を教えて(ください)?|教えて(ください)?|とは何(ですか)?|は何ですか|は何か|ですか|ますか|でしょうか|"
     r"いつからいつまで|いつ|どこ|だれ|誰|何|なに|どの(よう)?|どう|どれ|なぜ|いくつ|どんな|[？?]|ください)"
 )
+# where the question is cut into pieces for its bigrams: a removed question word and sentence punctuation
+_QUESTION_BREAK = re.compile(r"[、。，,？?！!\s]+")
 LEVEL_ORDER = ("city", "prefecture", "national", "other")
 
 
@@ -174,11 +176,11 @@ def clean_sentence(sentence: str) -> tuple[str, str] | None:
 
 
 def question_bigrams(question: str) -> set[str]:
+    """The question's content bigrams: those of each piece left between its question words (何, どこ …) and
+    its punctuation, so none straddles a removed word (「対象は何人」 gives 対象 and 象は, not は人)."""
     core = _QUESTION_NOISE.sub("、", question)
-    grams = bigrams(core)
-    # bigrams that straddle a removed phrase or a particle boundary are noise: keep those made of
-    # characters that occur in the core text as written.
-    return {g for g in grams if "、" not in g} or bigrams(question)
+    grams = {g for piece in _QUESTION_BREAK.split(core) if len(normal(piece)) >= 2 for g in bigrams(piece)}
+    return grams or bigrams(question)
 
 
 def _kind_weight(gram: str, hiragana_weight: float) -> float:
@@ -198,8 +200,9 @@ def coverage(q: set[str], text: str, weight: dict[str, float]) -> float:
     if not q:
         return 0.0
     tb = bigrams(text)
-    total = sum(weight.get(g, 1.0) for g in q)
-    return sum(weight.get(g, 1.0) for g in q if g in tb) / total if total else 0.0
+    # fsum: exactly rounded whatever the set's order, so scores do not depend on the process's hash seed
+    total = math.fsum(weight.get(g, 1.0) for g in q)
+    return math.fsum(weight.get(g, 1.0) for g in q if g in tb) / total if total else 0.0
 
 
 def _with_section(hit: Hit) -> str:
