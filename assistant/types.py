@@ -19,7 +19,9 @@ MetaValue = str | int | float | bool
 # Chunk.meta keys written by ingest and read by citations.
 PAGE_LABEL_META = "page_label"  # the printed page number of a PDF chunk's page ("100"), when known
 PAGE_COUNT_META = "page_count"  # physical pages of the chunk's PDF
-NOTES_META = "notes"  # JSON [[number, chunk_id], …]: the footnotes a PDF chunk cites and the chunks that hold them
+NOTES_META = "notes"  # JSON [[number, chunk_id], …]: the footnotes a chunk cites and the chunks that hold them
+NOTES_AT_META = "notes_at"  # offset into a Markdown block's text where its footnote definitions begin
+NOTES_ONLY_META = "notes_only"  # a chunk of a Markdown file's footnotes: quoted with the sentences citing them only
 SOURCES_META = "sources"  # JSON [[start, end, [url, …]], …]: offsets into chunk.text and their source URLs
 
 
@@ -80,9 +82,12 @@ class Chunk:
 FOOTNOTE_LINE = re.compile(r"^(\d{1,3})[ \u3000]+\S", re.M)
 
 
-def footnote_cited(number: int, text: str) -> bool:
+def footnote_cited(number: int, text: str, marked: bool = False) -> bool:
     """`text` cites footnote `number` (「…ロードマップ」117に基づき」), not a quantity (「約50の資格」「117件」「第3条」
-    「2021年」); NOTES_META records the footnotes a chunk cites."""
+    「2021年」); NOTES_META records the footnotes a chunk cites. `marked`: the text marks its references
+    (Markdown's 「デジタル手続法[^1]」), and only a marker cites."""
+    if marked:
+        return f"[^{number}]" in text
     return bool(re.search(rf"(?<=[^\d\s.,:/\-(（約第計全各毎延])({number})(?=[^\d{_UNITS}.,:/]|$)", text))
 
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from assistant.types import (
     FOOTNOTE_LINE,
+    NOTES_AT_META,
     NOTES_META,
+    NOTES_ONLY_META,
     PAGE_COUNT_META,
     PAGE_LABEL_META,
     SOURCES_META,
@@ -32,6 +34,7 @@ from ingest.loaders.base import HEADINGS_META, BlockFlags
 from ingest.normalize import _LEADER, CleanBlock, normalize_document
 
 _SENT_END = "。！？!?"
+NOTES_SECTION = "脚注"  # the section of a Markdown file's footnotes
 _CLOSERS = "」』）)】〕"
 
 
@@ -56,12 +59,20 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _pieces(
-    text: str, idx: list[int], raw: str, notes_at: int, stack: HeadingStack, styled: str | None
+    text: str,
+    idx: list[int],
+    raw: str,
+    notes_at: int,
+    stack: HeadingStack,
+    styled: str | None,
+    notes_section: str | None = None,
 ) -> list[_Piece]:
     """Split a block's normalised text at headings (and where its footnotes start).
 
     `styled` is the block's HEADINGS_META (headings its loader knows from styles): when given, those
-    lines are the headings and numbering is not read as structure."""
+    lines are the headings and numbering is not read as structure. `notes_section` files the footnotes
+    (a Markdown file's, which belong to no section); without it they stay in the section where they begin
+    (a PDF page's footnotes, under that page's section)."""
     pieces: list[_Piece] = []
     cur: _Piece | None = None
     marked = {int(at): int(depth) for at, depth in json.loads(styled)} if styled is not None else None
@@ -96,7 +107,7 @@ def _pieces(
                 cur.end, cur.section, cur.last_depth = e, stack.path, depth
             continue
         if cur is None or (s >= notes_at and cur.start < notes_at):
-            cur = _Piece(s, e, stack.path)
+            cur = _Piece(s, e, notes_section if notes_section is not None and s >= notes_at else stack.path)
             pieces.append(cur)
         cur.end, cur.has_body = e, True
     return pieces
@@ -209,7 +220,8 @@ def chunk_blocks(
         spans = json.loads(str(block.meta[SPANS_META])) if SPANS_META in block.meta else None
         styled = str(block.meta[HEADINGS_META]) if HEADINGS_META in block.meta else None
         first, notes = len(chunks), set[int]()  # the page's chunks, and which of them hold its footnotes
-        for piece in _pieces(text, idx, block.text, clean.notes_at, stack, styled):
+        marked = NOTES_AT_META in block.meta  # a Markdown file's footnotes, cited by their markers only
+        for piece in _pieces(text, idx, block.text, clean.notes_at, stack, styled, NOTES_SECTION if marked else None):
             for s, e in _pack(text, piece, chunk_chars, overlap):
                 s, e = _trim(text, s, e)
                 if s < e:
@@ -218,14 +230,17 @@ def chunk_blocks(
                         meta[SOURCES_META] = json.dumps(_chunk_sources(spans, idx, s, e), ensure_ascii=False)
                     if s >= clean.notes_at:
                         notes.add(len(chunks) - first)
+                        if marked:
+                            meta[NOTES_ONLY_META] = True
                     emit(block.page, piece.section, text[s:e], block.text[idx[s] : idx[e - 1] + 1], meta)
         if notes:
-            _link_notes(chunks[first:], notes)
+            _link_notes(chunks[first:], notes, marked)
     return chunks
 
 
-def _link_notes(page_chunks: list[Chunk], notes: set[int]) -> None:
-    """Record on each body chunk of a page the footnotes it cites and the chunk that holds each (NOTES_META)."""
+def _link_notes(page_chunks: list[Chunk], notes: set[int], marked: bool = False) -> None:
+    """Record on each body chunk of a page (or of a Markdown file) the footnotes it cites and the chunk that
+    holds each (NOTES_META); `marked`: only a marker (「[^1]」) cites."""
     holder: dict[int, str] = {}
     for i in sorted(notes):
         for m in FOOTNOTE_LINE.finditer(page_chunks[i].text):
@@ -233,7 +248,7 @@ def _link_notes(page_chunks: list[Chunk], notes: set[int]) -> None:
     for i, chunk in enumerate(page_chunks):
         if i in notes:
             continue
-        cited = [[n, cid] for n, cid in sorted(holder.items()) if footnote_cited(n, chunk.text)]
+        cited = [[n, cid] for n, cid in sorted(holder.items()) if footnote_cited(n, chunk.text, marked)]
         if cited:
             chunk.meta[NOTES_META] = json.dumps(cited)
 

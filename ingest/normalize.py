@@ -26,12 +26,13 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assistant.types import Block, LoadedDocument
+from assistant.types import NOTES_AT_META, Block, LoadedDocument
 from ingest.chars import fold_char, is_japanese, is_kanji
 from ingest.headings import parse_heading
 
@@ -263,7 +264,8 @@ def normalize_document(doc: LoadedDocument, flags: BlockFlags) -> list[CleanBloc
                 text, idx = normalize_text(block.text, paragraphs=flags.paragraphs)
             else:
                 text, idx = normalize_lines(block.text)
-            notes_at = len(text)
+            at = block.meta.get(NOTES_AT_META)  # a Markdown file's footnote definitions, moved to its end
+            notes_at = bisect_left(idx, int(at)) if isinstance(at, int) else len(text)
         out.append(CleanBlock(block, text, idx, notes_at))
     return out
 

@@ -31,6 +31,7 @@ from assistant.types import (
     FOOTNOTE_LINE,
     LEVEL_LABELS_JA,
     NOTES_META,
+    NOTES_ONLY_META,
     Answer,
     Chunk,
     Citation,
@@ -56,6 +57,7 @@ class _Candidate:
     score: float = 0.0
     quote: str = ""  # what the citation quotes: an exact substring of the chunk text
     notes: list[_Note] = field(default_factory=list)  # the footnotes the sentence cites
+    raw: str = ""  # the sentence as the chunk has it (with Markdown's footnote markers: 「手続法[^1]」)
 
 
 @dataclass
@@ -81,7 +83,7 @@ def _hit_of(chunk: Chunk, hits: list[Hit]) -> int:
 
 def footnote_text(number: int, holder: Chunk) -> tuple[str, str, int] | None:
     """(text, quote, line) of footnote `number` in the chunk of its page's footnotes: the line that starts
-    with the number and the lines that continue it."""
+    with the number and the lines that continue it, without markup or URLs; None when nothing else is left."""
     lines = holder.text.split("\n")
     for i, line in enumerate(lines):
         start = FOOTNOTE_LINE.match(line)
@@ -91,7 +93,9 @@ def footnote_text(number: int, holder: Chunk) -> tuple[str, str, int] | None:
                 if FOOTNOTE_LINE.match(more) or not more.strip():
                     break
                 body.append(more.strip())
-            return "".join(body), max(body, key=len), i
+            # shown and quoted without markup (a guidebook's footnote ends with its URL)
+            shown, quoted = clean_sentence("".join(body)), clean_sentence(max(body, key=len))
+            return (shown[0], quoted[1], i) if shown and quoted else None
     return None
 
 
@@ -356,10 +360,14 @@ class ExtractiveAnswerer:
         return refuses(support, missing_focus, self.refusal_threshold, self.focus_support)
 
     def answer(self, question: str, hits: Sequence[Hit], max_sentences: int | None = None) -> Answer:
-        """The cited answer, or a refusal; `max_sentences` overrides the setting (one part of a message)."""
-        support = self.support_score(question, hits)
-        missing = self.missing_focus(question, hits) if hits else None
-        if not hits or self.refuses(support, missing):
+        """The cited answer, or a refusal; `max_sentences` overrides the setting (one part of a message).
+
+        A chunk of a Markdown file's footnotes (a list of sources and cross-references) is no support: it may
+        be quoted when the other passages answer, but it does not make a question answerable."""
+        supporting = [h for h in hits if not h.chunk.meta.get(NOTES_ONLY_META)]
+        support = self.support_score(question, supporting)
+        missing = self.missing_focus(question, supporting) if supporting else None
+        if not supporting or self.refuses(support, missing):
             return Answer(
                 question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[], support=support
             )
@@ -384,7 +392,7 @@ class ExtractiveAnswerer:
                 cleaned = clean_sentence(s) if not _TOC_ENTRY.match(s) else None
                 if cleaned is None:
                     continue
-                candidate = _Candidate(i, cleaned[0], pos, quote=cleaned[1])
+                candidate = _Candidate(i, cleaned[0], pos, quote=cleaned[1], raw=s)
                 if _LIST_ITEM.match(s) or s.startswith(_ROW) or pos in listed:
                     items[(i, pos)] = candidate
                 if len(s) >= 4 and (s in body or not body) and not _CAPTION.match(s):
@@ -401,7 +409,11 @@ class ExtractiveAnswerer:
             context = chunk.section.split(" > ")[-1]
             if chunk.doc_id in named:
                 context = f"{chunk.title}\n{context}"
-            c.notes = [n for n in notes[c.hit_index] if footnote_cited(n.number, c.sentence)]
+            # a chunk that marks its references (Markdown's [^1]) cites by marker only
+            marked = "[^" in chunk.text
+            c.notes = [
+                n for n in notes[c.hit_index] if footnote_cited(n.number, c.raw if marked else c.sentence, marked)
+            ]
             prior = 1.0 / (1.0 + c.hit_index)
             c.score = (
                 self.section_weight * coverage(q, f"{context}\n{c.sentence}", weight)

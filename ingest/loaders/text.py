@@ -4,7 +4,10 @@ Markdown keeps its markup (headings, lists and table rows are structure for norm
 except the inline HTML that document converters leave in it (pandoc's figures, line breaks in table cells),
 which would otherwise be indexed and quoted as text: a figure keeps its caption as a line of its own. Its
 blank lines end paragraphs (BlockFlags.paragraphs); in plain text they do not (extracted text has blank
-lines inside sentences).
+lines inside sentences). Its footnote definitions (「[^1]: 情報通信技術を活用した…」) move to the end as
+footnote lines (「1 情報通信技術を活用した…」, as a PDF page prints them), where NOTES_AT_META says they begin:
+chunking links each to the chunks that cite it (「デジタル手続法[^1]」), instead of filing them as sentences of
+whatever section ends the file.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import unicodedata
 from pathlib import Path
 
 from assistant.config import IngestSettings
-from assistant.types import Block, LoadedDocument, SourceInfo
+from assistant.types import NOTES_AT_META, Block, LoadedDocument, SourceInfo
 from ingest.digest import SPANS_META, is_digest, prepare_digest
 from ingest.loaders.base import (
     BlockFlags,
@@ -50,6 +53,8 @@ _FIGCAPTION = re.compile(r"[ \t]*<figcaption\b[^<>]*>([^<]*)</figcaption>[ \t]*"
 _BREAK = re.compile(r"<br\s*/?>", re.I)
 _TAG = re.compile(r"</?(?:figure|figcaption|img|picture|source|span|div|p|u|sup|sub)\b[^<>]*>", re.I)
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^<>\s]+)>")
+# a numbered footnote definition; its continuation lines are indented
+_FOOTNOTE_DEF = re.compile(r"^\[\^(\d{1,3})\]:[ \t]*(.*)$")
 
 
 def strip_inline_html(text: str) -> str:
@@ -59,6 +64,33 @@ def strip_inline_html(text: str) -> str:
     text = _BREAK.sub(" ", text)
     text = _TAG.sub("", text)
     return _AUTOLINK.sub(r"\1", text)
+
+
+def move_footnotes(text: str) -> tuple[str, int | None]:
+    """Markdown with its numbered footnote definitions moved to the end, one line each, as a printed page
+    has them (「[^1]: 情報通信技術…」 → 「1 情報通信技術…」), and the offset where they begin; (text, None) when
+    it has none. A definition's indented continuation lines join its line."""
+    lines = text.split("\n")
+    body: list[str] = []
+    notes: list[str] = []
+    i = 0
+    while i < len(lines):
+        m = _FOOTNOTE_DEF.match(lines[i])
+        i += 1
+        if m is None:
+            body.append(lines[i - 1])
+            continue
+        parts = [m.group(2).strip()]
+        while i < len(lines) and lines[i].startswith(("    ", "\t")) and lines[i].strip():
+            parts.append(lines[i].strip())
+            i += 1
+        note = " ".join(p for p in parts if p)
+        if note:
+            notes.append(f"{m.group(1)} {note}")
+    if not notes:
+        return text, None
+    head = "\n".join(body).rstrip() + "\n\n"
+    return head + "\n\n".join(notes) + "\n", len(head)  # a paragraph each: lines are not rejoined
 
 
 class TextLoader:
@@ -77,6 +109,10 @@ class TextLoader:
         """The decoded text as it is indexed: plain text as written."""
         return text
 
+    def block(self, text: str) -> Block:
+        """The prepared text as one block."""
+        return Block(text=text, page=None)
+
     def load(self, path: Path, source: SourceInfo | None, settings: IngestSettings) -> LoadedDocument:
         data = read_bytes(path)
         text = _decode(path, data)
@@ -84,7 +120,7 @@ class TextLoader:
             raise ingest_error(path, MESSAGES["blank_text"])
         check_doc_chars(path, text, settings)
         text = self.prepare(text)
-        block = Block(text=text, page=None)
+        block = self.block(text)
         if is_digest(text):  # our own digest: index its statements, not its bookkeeping (ingest/digest.py)
             digest = prepare_digest(text)
             block = Block(text=digest.text, page=None, meta={SPANS_META: digest.spans_json()})
@@ -108,6 +144,11 @@ class MarkdownLoader(TextLoader):
 
     def prepare(self, text: str) -> str:
         return strip_inline_html(text)
+
+    def block(self, text: str) -> Block:
+        """One block, its footnote definitions at the end (NOTES_AT_META: where they begin)."""
+        body, notes_at = move_footnotes(text)
+        return Block(text=body, page=None, meta={} if notes_at is None else {NOTES_AT_META: notes_at})
 
 
 def _decode(path: Path, data: bytes) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.pipeline import Pipeline
+from assistant.types import NOTES_META
 from ingest.indexer import ingest_paths
 from tests.conftest import shared_path
 from tests.factories import make_gpkg
@@ -87,6 +88,18 @@ def test_official_markdown_guidebooks(settings, tmp_path: Path) -> None:
     # a blank line ends a Markdown paragraph: the keyword label is not glued to the keywords
     labels = [line for t in texts for line in t.split("\n") if "キーワード" in line and line.startswith("**")]
     assert labels and all(re.fullmatch(r"\*\*[〔\[]キーワード[〕\]]\*\*", line) for line in labels), labels
+    # footnote definitions are footnotes of the chunks whose markers cite them, not sentences of the last section
+    assert not [t[:80] for t in texts if re.search(r"^\[\^\d+\]:", t, re.M)]
+    chunks = {c.chunk_id: c for r in results for c in pipeline.index.document_chunks(r.doc_id)}
+    links = [
+        (c, n, chunks[cid])
+        for c in chunks.values()
+        if NOTES_META in c.meta
+        for n, cid in json.loads(str(c.meta[NOTES_META]))
+    ]
+    assert len(links) >= 20 and all(f"[^{n}]" in c.text for c, n, _ in links)
+    law = next(holder for c, n, holder in links if "デジタル手続法[^" in c.text)
+    assert "平成14年法律第151号" in law.text
 
 
 def test_geopackage_features_become_cited_records(settings, tmp_path: Path) -> None:
