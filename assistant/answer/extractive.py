@@ -187,6 +187,12 @@ def question_bigrams(question: str) -> set[str]:
     return grams or bigrams(question)
 
 
+def _support(hits: Sequence[Hit]) -> list[Hit]:
+    """The passages that may support an answer: a chunk of a Markdown file's footnotes (a list of sources and
+    cross-references) is none; it may be quoted when others answer, but makes no question answerable."""
+    return [h for h in hits if not h.chunk.meta.get(NOTES_ONLY_META)]
+
+
 def _kind_weight(gram: str, hiragana_weight: float) -> float:
     """Bigrams touching hiragana are mostly particles and endings: they say little about content."""
     return hiragana_weight if any("\u3041" <= ch <= "\u309f" for ch in gram) else 1.0
@@ -269,7 +275,8 @@ class ExtractiveAnswerer:
         return blend_support(*self.support_parts(question, hits), self.support_lexical_weight)
 
     def support_parts(self, question: str, hits: Sequence[Hit]) -> tuple[float, float]:
-        """(lexical coverage, rescaled dense similarity) of the best of the top passages."""
+        """(lexical coverage, rescaled dense similarity) of the best of the top passages (no footnotes' chunk)."""
+        hits = _support(hits)
         q = question_bigrams(question)
         texts = [_with_section(h) for h in hits]
         weight = self._weights(q, texts)
@@ -289,7 +296,8 @@ class ExtractiveAnswerer:
         """The thing the question asks about (会場, 委員長 …) when none of the top passages mentions it, else a
         municipality it names (神戸市 in 「神戸市の取組事例では…」) that none of the top passages, nor their
         documents' titles, names, else the kind of expression its answer needs (金額, 人数, 氏名, 自治体名 …)
-        when none of them states one."""
+        when none of them states one. A chunk of footnotes is none of the top passages."""
+        hits = _support(hits)
         top = hits[: self.support_passages]
         texts = {h.chunk.chunk_id: self._supporting_text(h) for h in top}
         supporting = [texts[h.chunk.chunk_id] for h in self._supporting_hits(hits)]
@@ -360,14 +368,10 @@ class ExtractiveAnswerer:
         return refuses(support, missing_focus, self.refusal_threshold, self.focus_support)
 
     def answer(self, question: str, hits: Sequence[Hit], max_sentences: int | None = None) -> Answer:
-        """The cited answer, or a refusal; `max_sentences` overrides the setting (one part of a message).
-
-        A chunk of a Markdown file's footnotes (a list of sources and cross-references) is no support: it may
-        be quoted when the other passages answer, but it does not make a question answerable."""
-        supporting = [h for h in hits if not h.chunk.meta.get(NOTES_ONLY_META)]
-        support = self.support_score(question, supporting)
-        missing = self.missing_focus(question, supporting) if supporting else None
-        if not supporting or self.refuses(support, missing):
+        """The cited answer, or a refusal; `max_sentences` overrides the setting (one part of a message)."""
+        support = self.support_score(question, hits)
+        missing = self.missing_focus(question, hits) if hits else None
+        if not hits or self.refuses(support, missing):
             return Answer(
                 question=question, answer=REFUSAL_TEXT, mode="extractive", refused=True, citations=[], support=support
             )
