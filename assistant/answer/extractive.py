@@ -67,6 +67,7 @@ class _Note:
     text: str  # the footnote as shown: its lines joined
     quote: str  # its longest line: an exact substring of the holder's text
     position: int  # its line within the holder
+    marked: bool = False  # a Markdown file's footnote: only its marker (「[^1]」) cites it
 
 
 _NOTE_CACHE_SIZE = 4096  # citing passages whose footnotes are kept in memory
@@ -358,7 +359,7 @@ class ExtractiveAnswerer:
             for number, holder in self.footnotes(chunk):
                 note = footnote_text(number, holder)
                 if note is not None:
-                    cached.append(_Note(number, holder, *note))
+                    cached.append(_Note(number, holder, *note, marked=bool(holder.meta.get(NOTES_ONLY_META))))
             if len(self._note_cache) >= _NOTE_CACHE_SIZE:
                 self._note_cache.clear()
             self._note_cache[str(key)] = cached
@@ -413,10 +414,8 @@ class ExtractiveAnswerer:
             context = chunk.section.split(" > ")[-1]
             if chunk.doc_id in named:
                 context = f"{chunk.title}\n{context}"
-            # a chunk that marks its references (Markdown's [^1]) cites by marker only
-            marked = "[^" in chunk.text
             c.notes = [
-                n for n in notes[c.hit_index] if footnote_cited(n.number, c.raw if marked else c.sentence, marked)
+                n for n in notes[c.hit_index] if footnote_cited(n.number, c.raw if n.marked else c.sentence, n.marked)
             ]
             prior = 1.0 / (1.0 + c.hit_index)
             c.score = (

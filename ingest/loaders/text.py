@@ -120,10 +120,11 @@ class TextLoader:
             raise ingest_error(path, MESSAGES["blank_text"])
         check_doc_chars(path, text, settings)
         text = self.prepare(text)
-        block = self.block(text)
         if is_digest(text):  # our own digest: index its statements, not its bookkeeping (ingest/digest.py)
             digest = prepare_digest(text)
             block = Block(text=digest.text, page=None, meta={SPANS_META: digest.spans_json()})
+        else:
+            block = self.block(text)
         return LoadedDocument(
             source=source or file_source(path, first_line_title(text)),
             path=path,
