@@ -19,6 +19,18 @@ XSS_TEXT = """# 悪意ある資料のテスト
 """
 XSS_QUESTION = "悪意ある資料には何が含まれますか"
 PASSWORDS = {"staff1": "staff-password-1", "admin1": "admin-password-1"}
+# True once the app's script has finished its run and no spinner shows: a click made while a run is still
+# going can be lost on a loaded machine (the run it interrupts resets the button's trigger), so browser tests
+# click only on a settled page.
+IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.dataset.testScriptState === "notRunning" && !document.querySelector('[data-testid="stSpinner"]');
+}"""
+
+
+def wait_idle(pg) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the Streamlit page `pg` (a Playwright page) has finished running its script."""
+    pg.wait_for_function(IDLE_JS)
 
 
 def ingest_ui_corpus(settings: Settings, extra_dir: Path) -> None:

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.factories import make_pdf
-from tests.ui.conftest import PASSWORDS, XSS_QUESTION, XSS_TEXT
+from tests.ui.conftest import PASSWORDS, XSS_QUESTION, XSS_TEXT, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,7 +168,7 @@ def ask(pg, question: str) -> None:  # type: ignore[no-untyped-def]
     box.fill(question)
     box.press("Enter")
     pg.get_by_text("出典", exact=True).first.wait_for()
-    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')")
+    wait_idle(pg)
 
 
 def test_staff_login_ask_open_source_logout(page, server: str) -> None:  # type: ignore[no-untyped-def]
@@ -187,6 +187,7 @@ def test_staff_login_ask_open_source_logout(page, server: str) -> None:  # type:
     assert citations.count() >= 1
     shot(pg, "02-answer")
     citations.first.locator("summary").click()
+    wait_idle(pg)
     pg.get_by_role("button", name="出典を開く").first.click()
     pg.get_by_role("heading", name="出典表示").wait_for()
     pg.locator("mark").first.wait_for()  # the quote highlighted in its context
@@ -342,6 +343,7 @@ def test_admin_sees_admin_pages_and_pdf_page_image(page, server: str) -> None:  
     ask_page.click()
     ask(pg, "推進本部の本部長は誰ですか")
     pg.get_by_test_id("stExpander").filter(has_text="設置要綱").first.locator("summary").click()
+    wait_idle(pg)
     pg.get_by_role("button", name="出典を開く").first.click()
     pg.get_by_role("heading", name="出典表示").wait_for()
     pg.get_by_test_id("stImage").first.wait_for()  # the PDF page rendered by pdftoppm
@@ -414,7 +416,7 @@ def test_admin_uploads_then_removes_a_document_without_error(  # type: ignore[no
     pg.get_by_test_id("stCheckbox").filter(has_text="kaigi").click()
     pg.get_by_role("button", name="削除").click()
     main.get_by_text("削除しました: kaigi", exact=False).wait_for(timeout=120_000)
-    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')")
+    wait_idle(pg)
     assert pg.get_by_test_id("stException").count() == 0
     assert "SyntaxError" not in main.inner_text()
     expect(count).to_have_text(before)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.factories import make_gpkg
-from tests.ui.conftest import PASSWORDS
+from tests.ui.conftest import PASSWORDS, wait_idle
 from tests.ui.test_browser import CHROMIUM, browser, dxa, running_ui, shot  # noqa: F401  (browser: a fixture)
 from ui.render import WORD_JOINER
 
@@ -106,7 +106,7 @@ class Visit:
         self.settle()
 
     def settle(self) -> None:
-        self.page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')")
+        wait_idle(self.page)
         self.page.wait_for_load_state("networkidle")
 
     def text(self) -> str:
