@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 from assistant.config import RetrieveSettings
 from assistant.era import expand_years
 from assistant.sparse import query_tokens
-from assistant.store import Index
+from assistant.store import Index, sentence_texts
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,39 @@ class DenseSignal:
         return self.index.dense_search(
             vector, n, filters.levels or None, filters.doc_ids or None, filters.editions or None
         )
+
+
+class SentenceSignal:
+    """The best cosine between the query and one sentence of a candidate.
+
+    A passage that defines a term in one sentence among many unrelated ones has a chunk vector far from a
+    question that paraphrases that sentence; each sentence's own vector is not diluted. Scores the pool the
+    searching signals found; sentence vectors come from the embedding cache (filled at ingest)."""
+
+    name = "sentence"
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    def score(self, query: str, ids: Sequence[str]) -> list[tuple[str, float]]:
+        if not ids:
+            return []
+        qv = self.index.embedder.embed_query(expand_years(query))
+        chunks = self.index.get_chunks(list(ids))
+        texts: list[str] = []
+        owner: list[int] = []
+        for i, chunk in enumerate(chunks):
+            for sent in sentence_texts(chunk):
+                texts.append(sent)
+                owner.append(i)
+        if not texts:
+            return []
+        vecs = self.index.embedder.embed_passages(texts)
+        sims = vecs @ qv
+        best: dict[int, float] = {}
+        for i, sim in zip(owner, sims.tolist(), strict=True):
+            best[i] = max(best.get(i, -1.0), sim)
+        return sorted(((chunks[i].chunk_id, s) for i, s in best.items()), key=lambda kv: -kv[1])
 
 
 class TitleWords:
@@ -195,6 +228,7 @@ SIGNALS: dict[str, SignalFactory] = {
     "dense": lambda index, settings: DenseSignal(index),
     "title": lambda index, settings: TitlePriorSignal(index),
     "heading": lambda index, settings: HeadingSignal(index),
+    "sentence": lambda index, settings: SentenceSignal(index),
 }
 
 

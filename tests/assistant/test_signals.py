@@ -117,3 +117,25 @@ def test_extractive_tunables_come_from_settings(corpus_pipeline: Pipeline) -> No
 @pytest.mark.parametrize("section", [RetrieveSettings, BM25Settings, AnswerSettings])
 def test_every_setting_is_described(section: type) -> None:
     assert all(f.description for f in section.model_fields.values())
+
+
+def test_the_sentence_signal_scores_a_candidate_by_its_best_sentence(corpus_pipeline: Pipeline) -> None:
+    import numpy as np
+
+    from assistant.signals import SentenceSignal
+    from assistant.store import sentence_texts
+
+    index = corpus_pipeline.index
+    built = Retriever(index, _retrieve({"dense": 1.0, "sentence": 1.0})).signals
+    assert [s.name for s in built] == ["dense", "sentence"] and isinstance(built[1], PoolSignal)
+    pool = [cid for cid, _ in built[0].search(QUESTION, 6, Filters())]  # type: ignore[union-attr]
+    scored = dict(SentenceSignal(index).score(QUESTION, pool))
+    assert set(scored) == set(pool)
+    query = index.embedder.embed_query(QUESTION)
+    for chunk in index.get_chunks(pool):
+        sentences = sentence_texts(chunk)
+        assert len(sentences) >= 1 and all(s in chunk.text for s in sentences)
+        best = max(float(v @ query) for v in index.embedder.embed_passages(sentences))
+        assert scored[chunk.chunk_id] == pytest.approx(best, abs=1e-5)
+    assert SentenceSignal(index).score(QUESTION, []) == []
+    assert np.isfinite(list(scored.values())).all()
