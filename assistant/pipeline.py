@@ -116,7 +116,9 @@ class Pipeline:
     def llm_answerer(self) -> LLMAnswerer:
         from assistant.answer.generative import LLMAnswerer
 
-        return LLMAnswerer(self.settings.llm, self.chat_model)
+        answerer = LLMAnswerer(self.settings.llm, self.chat_model)
+        answerer.footnotes = self.footnotes
+        return answerer
 
     def use_llm(self, mode: str | None = None) -> bool:
         mode = mode or self.settings.answer.mode

@@ -321,3 +321,32 @@ def test_pipeline_falls_back_to_extractive(home: Path, fake: FakeOpenAI, failure
     assert expected[failure] in answer.notice
     assert not answer.refused and "令和5年度から令和9年度" in answer.answer
     assert all(c.quote in c.chunk.text for c in answer.citations) and answer.citations
+
+
+def test_the_prompt_carries_the_footnotes_a_passage_cites(fake: FakeOpenAI, tmp_path: Path, embed_cache: Path) -> None:
+    """A PDF passage citing footnote 117 goes to the model with that footnote's text inside its block; a
+    sentence the model bases on the footnote is supported by that passage, and its quote is still the
+    passage's own text."""
+    from assistant.types import NOTES_META
+    from ingest.indexer import ingest_file
+    from tests.conftest import make_settings
+    from tests.ingest.test_footnotes import _pdf
+
+    settings = make_settings(tmp_path / "home", embed_cache)
+    settings.llm = LLMSettings(model="test", base_url=fake.url, api_key="x", timeout_s=5.0)
+    pipeline = Pipeline(settings)
+    assert ingest_file(pipeline.index, settings, _pdf(tmp_path)).ok
+    chunks = pipeline.index.document_chunks(pipeline.index.documents()[0].doc_id)
+    citing = next(c for c in chunks if NOTES_META in c.meta and "ロードマップ」117" in c.text)
+    hits = [Hit(chunk=citing, score=1.0, rank=1)]
+    reply = "国家公務員テレワーク・ロードマップは令和3年3月30日に改定されています[1]。"
+    fake.reply = reply
+    answer = pipeline.llm_answerer.answer("国家公務員テレワーク・ロードマップの改定日は？", hits)
+    user = fake.last_messages[-1]["content"]
+    block = user[user.index("<passage ") : user.index("</passage>")]
+    assert "（脚注）\n注116: 2021年3月25日厚生労働省\n注117: 2015年1月21日連絡会議決定、令和3年3月30日改定" in block
+    assert answer.unsupported == [] and [c.n for c in answer.citations] == [1]
+    assert answer.citations[0].quote in citing.text
+    # the same reply checked against the passage text alone: the date is in no cited text
+    bare = LLMAnswerer.postprocess("改定日は？", reply, hits)
+    assert bare.unsupported == [reply]
