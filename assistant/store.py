@@ -165,7 +165,8 @@ class ChromaVectors:
         out: dict[str, np.ndarray] = {}
         ids = list(ids)
         for start in range(0, len(ids), 500):
-            page = self.collection.get(ids=ids[start : start + 500], include=["embeddings"])
+            with self._connected():
+                page = self.collection.get(ids=ids[start : start + 500], include=["embeddings"])
             embeddings = page["embeddings"]
             if embeddings is None:  # an array, so no truth test
                 continue
@@ -233,6 +234,8 @@ class Index:
         self._sparse: dict[str, BM25Index] = {}
         self._sparse_generation = -1
         self._dense_generation = self.generation()
+        self._exact: tuple[int, list[str], np.ndarray] | None = None  # (generation, ids, unit vectors)
+        self._exact_lock = threading.Lock()
 
     # -- small helpers -------------------------------------------------------------------------
     def _meta(self, key: str) -> str:
@@ -479,11 +482,49 @@ class Index:
             if values:
                 clauses.append({key: {"$in": list(values)}})
         where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+        exact = self._exact_vectors()
+        if exact is not None:
+            return self._exact_search(exact, vector, k, self.allowed_ids(levels, doc_ids, editions))
         generation = self.generation()
         if generation != self._dense_generation and not self.settings.store.chroma_url:
             self.vectors.catch_up()  # another writer changed the store since this process last looked
             self._dense_generation = generation
         return self.vectors.query(vector, k, where)
+
+    def _exact_vectors(self) -> tuple[list[str], np.ndarray] | None:
+        """Every indexed chunk's unit vector, read from Chroma once per index generation, or None when the
+        store holds more than `store.exact_search_max` chunks (then Chroma's HNSW index answers)."""
+        limit = self.settings.store.exact_search_max
+        generation = self.generation()
+        with self._exact_lock:
+            if self._exact is not None and self._exact[0] == generation:
+                return self._exact[1], self._exact[2]
+            ids = sorted(self.chunk_ids())
+            if not limit or len(ids) > limit:
+                return None
+            if generation != self._dense_generation and not self.settings.store.chroma_url:
+                self.vectors.catch_up()  # another writer changed the store since this process last looked
+                self._dense_generation = generation
+            found = self.vectors.get_vectors(ids)
+            ids = [cid for cid in ids if cid in found]
+            matrix = np.stack([found[cid] for cid in ids]) if ids else np.zeros((0, self.embedder.dim), np.float32)
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            matrix = (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+            self._exact = (generation, ids, matrix)
+            return ids, matrix
+
+    @staticmethod
+    def _exact_search(
+        exact: tuple[list[str], np.ndarray], vector: np.ndarray, k: int, allowed: set[str] | None
+    ) -> list[tuple[str, float]]:
+        """The k chunks of highest cosine (ties by id), among `allowed` when given."""
+        ids, matrix = exact
+        norm = float(np.linalg.norm(vector))
+        sims = matrix @ (np.asarray(vector, dtype=np.float32) / (norm if norm > 0 else 1.0))
+        if allowed is not None:
+            sims = np.where([cid in allowed for cid in ids], sims, -np.inf)
+        order = np.argsort(-sims, kind="stable")[:k]  # ids are sorted, so a tie goes to the smaller id
+        return [(ids[i], float(sims[i])) for i in order if np.isfinite(sims[i])]
 
     def chunk_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored dense vectors of these chunks (the alignment matrix reuses them instead of re-embedding)."""

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.pipeline import Pipeline
+from assistant.types import SourceInfo
 from ingest.indexer import ingest_paths
 from tests.conftest import make_settings
 
@@ -126,3 +127,30 @@ def test_chroma_server_mode(tmp_path: Path, embed_cache: Path) -> None:
     assert any("令和" in h.chunk.text and "期間" in h.chunk.section + h.chunk.text for h in hits)
     assert pipeline.index.remove_document(r.doc_id) > 0
     consistent(pipeline)
+
+
+def test_dense_search_is_exact_and_follows_changes(settings, tmp_path: Path) -> None:
+    """Dense search ranks every stored vector by cosine (ties by id), filtered like Chroma's `where`, and sees
+    a document added after its first search; with `exact_search_max` 0 Chroma's HNSW index answers instead."""
+    pipeline = Pipeline(settings)
+    index = pipeline.index
+    ingest_paths(pipeline.index, settings, [write(tmp_path / "plan.md", TEXT_A)])
+    query = index.embedder.embed_query("計画の期間はいつまでですか")
+
+    def brute(allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        vectors = index.chunk_vectors(sorted(index.chunk_ids()))
+        scored = [(cid, float(v @ query / np.linalg.norm(v) / np.linalg.norm(query))) for cid, v in vectors.items()]
+        return sorted((s for s in scored if allowed is None or s[0] in allowed), key=lambda kv: (-kv[1], kv[0]))
+
+    got = index.dense_search(query, 3)
+    assert [c for c, _ in got] == [c for c, _ in brute()[:3]]
+    assert [s for _, s in got] == pytest.approx([s for _, s in brute()[:3]], abs=1e-5)
+    other = write(tmp_path / "other.md", "# 別の資料\n\n## 1 概要\n市の窓口では、手続のオンライン化を進める。\n")
+    info = SourceInfo(doc_id="other", title="別の資料", level="prefecture")
+    [r] = ingest_paths(pipeline.index, settings, [other], source=info)
+    assert r.ok and len(index.dense_search(query, 50)) == len(index.chunk_ids())  # the new chunks are searched
+    only = index.dense_search(query, 50, levels=["prefecture"])
+    assert only and {c for c, _ in only} == index.allowed_ids(levels=["prefecture"])
+    assert [c for c, _ in only] == [c for c, _ in brute(index.allowed_ids(levels=["prefecture"]))]
+    settings.store.exact_search_max = 0  # the HNSW index: the same neighbours on a store this small
+    assert [c for c, _ in index.dense_search(query, 3)] == [c for c, _ in brute()[:3]]
