@@ -15,10 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from assistant.answer.citations import split_sentences
 from assistant.config import RetrieveSettings
 from assistant.era import expand_years
 from assistant.sparse import query_tokens
-from assistant.store import Index, sentence_texts
+from assistant.store import Index
+from assistant.types import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +73,19 @@ class DenseSignal:
         )
 
 
+def sentence_texts(chunk: Chunk) -> list[str]:
+    """What the sentence signal embeds for a chunk: each sentence alone (with its leaf heading in front, hit@5
+    on staffqa dev was 0.899–0.917 against 0.912–0.934 without)."""
+    return split_sentences(chunk.text)
+
+
 class SentenceSignal:
     """The best cosine between the query and one sentence of a candidate.
 
     A passage that defines a term in one sentence among many unrelated ones has a chunk vector far from a
     question that paraphrases that sentence; each sentence's own vector is not diluted. Scores the pool the
-    searching signals found; sentence vectors come from the embedding cache (filled at ingest)."""
+    searching signals found; a sentence is embedded the first time it is scored and kept in the embedding
+    cache (nothing is embedded at ingest for it)."""
 
     name = "sentence"
 

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer.citations import split_sentences
 from assistant.config import Settings
 from assistant.embed import CachedEmbedder
 from assistant.errors import IndexUnavailableError, StoreError
@@ -66,12 +65,6 @@ def _reached(stage: str) -> None:
 def embedding_text(chunk: Chunk) -> str:
     """What is embedded for a chunk: its section path gives the passage its context."""
     return f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
-
-
-def sentence_texts(chunk: Chunk) -> list[str]:
-    """What is embedded for each sentence of a chunk (the sentence signal): the sentence alone (with its leaf
-    heading in front, hit@5 on staffqa dev was 0.899–0.917 against 0.912–0.934 without)."""
-    return split_sentences(chunk.text)
 
 
 class ChromaVectors:
@@ -234,7 +227,8 @@ class Index:
         self._sparse: dict[str, BM25Index] = {}
         self._sparse_generation = -1
         self._dense_generation = self.generation()
-        self._exact: tuple[int, list[str], np.ndarray] | None = None  # (generation, ids, unit vectors)
+        # ((generation, exact_search_max), (ids, unit vectors) or None when the store is too large to scan)
+        self._exact: tuple[tuple[int, int], tuple[list[str], np.ndarray] | None] | None = None
         self._exact_lock = threading.Lock()
 
     # -- small helpers -------------------------------------------------------------------------
@@ -477,41 +471,45 @@ class Index:
         doc_ids: Sequence[str] | None = None,
         editions: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
+        generation = self.generation()
+        exact = self._exact_vectors(generation)
+        if exact is not None:
+            return self._exact_search(exact, vector, k, self.allowed_ids(levels, doc_ids, editions))
         clauses: list[dict[str, Any]] = []
         for key, values in (("level", levels), ("doc_id", doc_ids), ("edition", editions)):
             if values:
                 clauses.append({key: {"$in": list(values)}})
         where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
-        exact = self._exact_vectors()
-        if exact is not None:
-            return self._exact_search(exact, vector, k, self.allowed_ids(levels, doc_ids, editions))
-        generation = self.generation()
-        if generation != self._dense_generation and not self.settings.store.chroma_url:
-            self.vectors.catch_up()  # another writer changed the store since this process last looked
-            self._dense_generation = generation
+        self._see_other_writers(generation)
         return self.vectors.query(vector, k, where)
 
-    def _exact_vectors(self) -> tuple[list[str], np.ndarray] | None:
+    def _see_other_writers(self, generation: int) -> None:
+        """Make embedded Chroma apply what another writer (a `dxa ingest`, an upload job) stored since this
+        process last looked (`generation` is the index's now); a Chroma server needs nothing."""
+        if generation != self._dense_generation and not self.settings.store.chroma_url:
+            self.vectors.catch_up()
+            self._dense_generation = generation
+
+    def _exact_vectors(self, generation: int) -> tuple[list[str], np.ndarray] | None:
         """Every indexed chunk's unit vector, read from Chroma once per index generation, or None when the
-        store holds more than `store.exact_search_max` chunks (then Chroma's HNSW index answers)."""
+        store holds more than `store.exact_search_max` chunks (then Chroma's HNSW index answers); either
+        answer is kept until the generation (or the setting) changes, so a large store does not list its ids per
+        search."""
         limit = self.settings.store.exact_search_max
-        generation = self.generation()
         with self._exact_lock:
-            if self._exact is not None and self._exact[0] == generation:
-                return self._exact[1], self._exact[2]
+            if self._exact is not None and self._exact[0] == (generation, limit):
+                return self._exact[1]
             ids = sorted(self.chunk_ids())
-            if not limit or len(ids) > limit:
-                return None
-            if generation != self._dense_generation and not self.settings.store.chroma_url:
-                self.vectors.catch_up()  # another writer changed the store since this process last looked
-                self._dense_generation = generation
-            found = self.vectors.get_vectors(ids)
-            ids = [cid for cid in ids if cid in found]
-            matrix = np.stack([found[cid] for cid in ids]) if ids else np.zeros((0, self.embedder.dim), np.float32)
-            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            matrix = (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-            self._exact = (generation, ids, matrix)
-            return ids, matrix
+            exact: tuple[list[str], np.ndarray] | None = None
+            if limit and len(ids) <= limit:
+                self._see_other_writers(generation)
+                found = self.vectors.get_vectors(ids)
+                ids = [cid for cid in ids if cid in found]
+                matrix = np.stack([found[c] for c in ids]) if ids else np.zeros((0, self.embedder.dim), np.float32)
+                norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+                exact = ids, (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+            self._exact = ((generation, limit), exact)
+            return exact
 
     @staticmethod
     def _exact_search(

@@ -122,8 +122,7 @@ def test_every_setting_is_described(section: type) -> None:
 def test_the_sentence_signal_scores_a_candidate_by_its_best_sentence(corpus_pipeline: Pipeline) -> None:
     import numpy as np
 
-    from assistant.signals import SentenceSignal
-    from assistant.store import sentence_texts
+    from assistant.signals import SentenceSignal, sentence_texts
 
     index = corpus_pipeline.index
     built = Retriever(index, _retrieve({"dense": 1.0, "sentence": 1.0})).signals
