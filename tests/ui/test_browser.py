@@ -410,9 +410,11 @@ def test_admin_uploads_then_removes_a_document_without_error(  # type: ignore[no
     expect(pg.get_by_test_id("stFileChipName")).to_have_count(0)  # the form is empty for the next upload
 
     manage = pg.get_by_test_id("stSelectbox").filter(has=pg.get_by_text("文書", exact=True))
+    wait_idle(pg)  # the finished job reruns the page: a choice typed during that rerun is lost
     manage.click()
     pg.keyboard.type("kaigi")  # the choice is searchable; typing avoids a long, virtualised list
     pg.keyboard.press("Enter")
+    wait_idle(pg)
     pg.get_by_test_id("stCheckbox").filter(has_text="kaigi").click()
     pg.get_by_role("button", name="削除").click()
     main.get_by_text("削除しました: kaigi", exact=False).wait_for(timeout=120_000)
