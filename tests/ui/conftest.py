@@ -33,6 +33,25 @@ def wait_idle(pg) -> None:  # type: ignore[no-untyped-def]
     pg.wait_for_function(IDLE_JS)
 
 
+def click_until(pg, target, expected, *, attempts: int = 3, wait_ms: int = 20_000) -> None:  # type: ignore[no-untyped-def]
+    """Click `target` on a settled page until `expected` (a locator) shows, as a person clicks again when nothing
+    happens: on a loaded machine a click can land while an expander is still opening and never reach the button.
+    A click that did register but whose page is slow is not repeated: the page is let finish its run first."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        wait_idle(pg)
+        if attempt and expected.count():
+            return
+        target.click()
+        try:
+            expected.wait_for(timeout=wait_ms)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+
+
 def ingest_ui_corpus(settings: Settings, extra_dir: Path) -> None:
     """Index the bundled corpus plus the XSS text (level city) and a GeoPackage, as `dxa ingest` would."""
     from assistant.pipeline import Pipeline

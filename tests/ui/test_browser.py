@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.factories import make_pdf
-from tests.ui.conftest import PASSWORDS, XSS_QUESTION, XSS_TEXT, wait_idle
+from tests.ui.conftest import PASSWORDS, XSS_QUESTION, XSS_TEXT, click_until, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,9 +187,9 @@ def test_staff_login_ask_open_source_logout(page, server: str) -> None:  # type:
     assert citations.count() >= 1
     shot(pg, "02-answer")
     citations.first.locator("summary").click()
-    wait_idle(pg)
-    pg.get_by_role("button", name="出典を開く").first.click()
-    pg.get_by_role("heading", name="出典表示").wait_for()
+    click_until(
+        pg, citations.first.get_by_role("button", name="出典を開く"), pg.get_by_role("heading", name="出典表示")
+    )
     pg.locator("mark").first.wait_for()  # the quote highlighted in its context
     shot(pg, "03-source")
     pg.get_by_role("button", name="ログアウト").click()
@@ -342,10 +342,9 @@ def test_admin_sees_admin_pages_and_pdf_page_image(page, server: str) -> None:  
     ask_page = nav.get_by_text("チャット")
     ask_page.click()
     ask(pg, "推進本部の本部長は誰ですか")
-    pg.get_by_test_id("stExpander").filter(has_text="設置要綱").first.locator("summary").click()
-    wait_idle(pg)
-    pg.get_by_role("button", name="出典を開く").first.click()
-    pg.get_by_role("heading", name="出典表示").wait_for()
+    cited = pg.get_by_test_id("stExpander").filter(has_text="設置要綱").first
+    cited.locator("summary").click()
+    click_until(pg, cited.get_by_role("button", name="出典を開く"), pg.get_by_role("heading", name="出典表示"))
     pg.get_by_test_id("stImage").first.wait_for()  # the PDF page rendered by pdftoppm
     shot(pg, "06-pdf-source")
     nav.get_by_text("監査ログ").click()
