@@ -22,6 +22,7 @@ PAGE_COUNT_META = "page_count"  # physical pages of the chunk's PDF
 NOTES_META = "notes"  # JSON [[number, chunk_id], …]: the footnotes a chunk cites and the chunks that hold them
 NOTES_AT_META = "notes_at"  # offset into a Markdown block's text where its footnote definitions begin
 NOTES_ONLY_META = "notes_only"  # a chunk of a Markdown file's footnotes: linked from the chunks citing them, no support
+PAGE_NOTES_META = "page_notes"  # a chunk of a PDF page's footnotes (numbered notes only): cited by number, no support
 SOURCES_META = "sources"  # JSON [[start, end, [url, …]], …]: offsets into chunk.text and their source URLs
 
 

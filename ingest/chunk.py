@@ -20,6 +20,7 @@ from assistant.types import (
     NOTES_ONLY_META,
     PAGE_COUNT_META,
     PAGE_LABEL_META,
+    PAGE_NOTES_META,
     SOURCES_META,
     Chunk,
     LoadedDocument,
@@ -230,8 +231,7 @@ def chunk_blocks(
                         meta[SOURCES_META] = json.dumps(_chunk_sources(spans, idx, s, e), ensure_ascii=False)
                     if s >= clean.notes_at:
                         notes.add(len(chunks) - first)
-                        if marked:
-                            meta[NOTES_ONLY_META] = True
+                        meta[NOTES_ONLY_META if marked else PAGE_NOTES_META] = True
                     emit(block.page, piece.section, text[s:e], block.text[idx[s] : idx[e - 1] + 1], meta)
         if notes:
             _link_notes(chunks[first:], notes, marked)

@@ -30,9 +30,10 @@ from ingest.normalize import normalize_document
 log = logging.getLogger(__name__)
 
 # Bump when normalisation or chunking changes in a way that changes chunks: documents re-ingest.
-PIPELINE_VERSION = "6"  # 2: table rows that start with a date keep their own line; 3: page labels, digest sources;
+PIPELINE_VERSION = "7"  # 2: table rows that start with a date keep their own line; 3: page labels, digest sources;
 # 4: a PDF chunk records the footnotes it cites; 5: Markdown: table rows keep their lines, blank lines end
-# paragraphs, inline HTML goes; 6: Markdown footnote definitions are footnotes of the chunks that cite them
+# paragraphs, inline HTML goes; 6: Markdown footnote definitions are footnotes of the chunks that cite them;
+# 7: a PDF page's footnotes chunk is marked (PAGE_NOTES_META), no support
 
 
 @dataclass

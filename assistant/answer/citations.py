@@ -20,6 +20,8 @@ _OPEN, _CLOSE = "「『（(", "」』）)"
 # 「…とみなす。(1年周期の仕事を2回実施できるため)」: a remark in brackets that follows its sentence
 _REMARK = re.compile(r"[（(][^（()）\n]*[)）][。.]?(?:[ \t]*\[\d{1,3}\])*")
 _MARKER = re.compile(r"\[(\d{1,3})\]")
+# labels that open a line and carry no claim themselves: 【国】, 〔4 計画の期間〕, 【検討】, 【要記入：…】, ■, ※
+_LABEL = re.compile(r"^(?:\s*(?:【[^】\n]*】|〔[^〕\n]*〕|[■※]))+\s*")
 _PUNCT = re.compile(r"[\s、。，．・「」『』（）()\[\]【】〔〕:：;；!！?？\"'“”‘’…ー－\-]")
 
 
@@ -99,13 +101,24 @@ def clean_markers(answer: str, valid: Sequence[int]) -> tuple[str, list[int]]:
     return _MARKER.sub(repl, answer), removed
 
 
+def claim(sentence: str) -> str:
+    """What a sentence claims: its [n] markers and the labels that open it removed (「【検討】国の…」 → 「国の…」);
+    '' or a fragment for a label, a heading in 〔…〕 or a placeholder alone."""
+    return _LABEL.sub("", _MARKER.sub("", sentence)).strip()
+
+
+def is_claim(sentence: str) -> bool:
+    return len(normal(claim(sentence))) >= 6
+
+
 def unsupported_sentences(answer: str, passages: dict[int, str], threshold: float = 0.5) -> list[str]:
-    """Answer sentences with no marker, or whose cited passages do not contain their content."""
+    """Answer sentences with no marker, or whose cited passages do not contain their content. A sentence behind
+    a label (【検討】, ■, ※ …) is checked like any other; only a label, heading or placeholder alone is not."""
     out = []
     for sentence in split_sentences(answer):
-        body = _MARKER.sub("", sentence).strip()
-        if len(normal(body)) < 6 or body.startswith(("【", "〔", "■", "※")):
-            continue  # headings (a passage's own, 〔…〕) and fragments carry no claim
+        if not is_claim(sentence):
+            continue  # headings (a passage's own, 〔…〕), placeholders and fragments carry no claim
+        body = claim(sentence)
         cited = [passages[n] for n in markers(sentence) if n in passages]
         if not cited or max(support(body, p) for p in cited) < threshold:
             out.append(sentence)

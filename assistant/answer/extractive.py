@@ -32,6 +32,7 @@ from assistant.types import (
     LEVEL_LABELS_JA,
     NOTES_META,
     NOTES_ONLY_META,
+    PAGE_NOTES_META,
     Answer,
     Chunk,
     Citation,
@@ -191,7 +192,7 @@ def question_bigrams(question: str) -> set[str]:
 def _support(hits: Sequence[Hit]) -> list[Hit]:
     """The passages that may support an answer: a chunk of a Markdown file's footnotes (a list of sources and
     cross-references) is none; it may be quoted when others answer, but makes no question answerable."""
-    return [h for h in hits if not h.chunk.meta.get(NOTES_ONLY_META)]
+    return [h for h in hits if not (h.chunk.meta.get(NOTES_ONLY_META) or h.chunk.meta.get(PAGE_NOTES_META))]
 
 
 def _kind_weight(gram: str, hiragana_weight: float) -> float:

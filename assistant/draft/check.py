@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from assistant.answer.citations import markers, split_sentences, unsupported_sentences
-from assistant.draft.model import DraftCheck
+from assistant.answer.citations import is_claim, markers, split_sentences, unsupported_sentences
+from assistant.draft.model import PARAPHRASE_NOTE, DraftCheck
 from assistant.types import Citation
 
 if TYPE_CHECKING:
@@ -62,11 +62,12 @@ def check_draft(text: str, pipeline: Pipeline, citations: Sequence[Citation] | N
                     break
         if chunk is not None:
             by_n[n] = Citation(n=n, chunk=chunk, quote=q.group(1) if q else "", score=0.0)
-    lines = [ln for ln in body.splitlines() if not ln.lstrip().startswith("#")]
+    # headings and the draft's own note on paraphrased quotes are not claims
+    lines = [ln for ln in body.splitlines() if not ln.lstrip().startswith("#") and ln.strip() != PARAPHRASE_NOTE]
     claim_text = "\n".join(lines)
     passages = {n: c.chunk.text for n, c in by_n.items()}
     unsupported = unsupported_sentences(claim_text, passages)
     used = markers(claim_text)
     unknown = sorted({n for n in used if n not in passages})
-    checked = [s for s in split_sentences(claim_text) if not s.startswith(("【", "■", "※"))]
+    checked = [s for s in split_sentences(claim_text) if is_claim(s)]
     return DraftCheck(len(checked), unsupported, unknown, sorted(by_n.values(), key=lambda c: c.n))

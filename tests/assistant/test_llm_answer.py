@@ -99,6 +99,27 @@ def test_sentence_without_support_is_flagged_and_kept(fake: FakeOpenAI, hits: li
     assert answer.unsupported == [unsupported]
 
 
+def test_a_claim_behind_a_label_is_checked_a_label_alone_is_not(fake: FakeOpenAI, hits: list[Hit]) -> None:
+    behind = [
+        "【検討】市長は全職員にタブレット端末を配布すると発表しました[1]。",
+        "※ 来年度の予算額は3億円に増額されます。",
+        "■ 全窓口を2026年度中に廃止します[2]。",
+    ]
+    fake.reply = "\n".join(
+        [
+            "【国】",
+            "〔計画の期間〕",
+            "計画期間は令和5年度から令和9年度までです[1]。",
+            "【要記入：本市の予算額】",
+            *behind,
+        ]
+    )
+    answer = answerer(fake).answer("計画期間は？", hits)
+    assert answer.unsupported == behind
+    fake.reply = "【検討】行政手続のオンライン化を推進します[2]。"  # supported by its passage: not flagged
+    assert answerer(fake).answer("方針は？", hits).unsupported == []
+
+
 def test_loose_markers_are_read_as_citations(fake: FakeOpenAI, hits: list[Hit]) -> None:
     fake.reply = "計画期間は令和5年度から令和9年度までです。［１］オンライン化と待ち時間の短縮を進めます[1, 2]。"
     answer = answerer(fake).answer("計画は？", hits)

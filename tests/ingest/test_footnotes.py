@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from assistant.config import IngestSettings, Settings
-from assistant.types import NOTES_AT_META, NOTES_META, NOTES_ONLY_META, footnote_cited
+from assistant.types import NOTES_AT_META, NOTES_META, NOTES_ONLY_META, PAGE_NOTES_META, footnote_cited
 from ingest.chunk import NOTES_SECTION, chunk_document
 from ingest.loaders import load_document
 from ingest.loaders.text import move_footnotes
@@ -41,6 +41,9 @@ def test_a_citing_chunk_records_the_footnotes_it_cites(tmp_path: Path) -> None:
     assert holder.page == 1 and "117 2015年1月21日連絡会議決定、令和3年3月30日改定" in holder.text
     assert any("ロードマップ」117に基づき" in c.text for c in citing)
     assert NOTES_META not in holder.meta and all(c.page == 1 for c in citing)
+    # the page's footnotes chunk is marked as such (no support), its body chunks are not; a PDF cites by number
+    assert holder.meta.get(PAGE_NOTES_META) is True and NOTES_ONLY_META not in holder.meta
+    assert [c for c in chunks if c.meta.get(PAGE_NOTES_META)] == [holder]
 
 
 def test_what_cites_a_footnote() -> None:
@@ -83,6 +86,9 @@ def test_an_answer_adds_the_footnote_that_holds_the_date(tmp_path: Path, embed_c
     # through the whole pipeline, the date is in the answer
     pipeline.extractive.footnotes = pipeline.footnotes
     assert "令和3年3月30日改定" in pipeline.ask(question).answer
+    # the footnotes' chunk alone answers nothing: a list of dates and sources is no passage on the question
+    holder = next(c for c in chunks if c.meta.get(PAGE_NOTES_META))
+    assert pipeline.extractive.answer(question, [Hit(chunk=holder, score=1.0, scores={"dense": 0.95})]).refused
 
 
 MARKDOWN = (
