@@ -190,8 +190,8 @@ def question_bigrams(question: str) -> set[str]:
 
 
 def _support(hits: Sequence[Hit]) -> list[Hit]:
-    """The passages that may support an answer: a chunk of a Markdown file's footnotes (a list of sources and
-    cross-references) is none; it may be quoted when others answer, but makes no question answerable."""
+    """The passages that may support an answer: a chunk of footnotes (a Markdown file's or a PDF page's: sources,
+    dates, cross-references) is none; it may be quoted when others answer, but makes no question answerable."""
     return [h for h in hits if not (h.chunk.meta.get(NOTES_ONLY_META) or h.chunk.meta.get(PAGE_NOTES_META))]
 
 
