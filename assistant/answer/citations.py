@@ -101,14 +101,16 @@ def clean_markers(answer: str, valid: Sequence[int]) -> tuple[str, list[int]]:
     return _MARKER.sub(repl, answer), removed
 
 
-def claim(sentence: str) -> str:
+def claim(sentence: str) -> str | None:
     """What a sentence claims: its [n] markers and the labels that open it removed (「【検討】国の…」 → 「国の…」);
-    '' or a fragment for a label, a heading in 〔…〕 or a placeholder alone."""
-    return _LABEL.sub("", _MARKER.sub("", sentence)).strip()
+    None for a label, a heading in 〔…〕, a placeholder or a fragment, which claim nothing."""
+    body = _LABEL.sub("", _MARKER.sub("", sentence)).strip()
+    return body if len(normal(body)) >= 6 else None
 
 
 def is_claim(sentence: str) -> bool:
-    return len(normal(claim(sentence))) >= 6
+    """The sentence claims something to check (what `unsupported_sentences` looks at)."""
+    return claim(sentence) is not None
 
 
 def unsupported_sentences(answer: str, passages: dict[int, str], threshold: float = 0.5) -> list[str]:
@@ -116,9 +118,9 @@ def unsupported_sentences(answer: str, passages: dict[int, str], threshold: floa
     a label (【検討】, ■, ※ …) is checked like any other; only a label, heading or placeholder alone is not."""
     out = []
     for sentence in split_sentences(answer):
-        if not is_claim(sentence):
-            continue  # headings (a passage's own, 〔…〕), placeholders and fragments carry no claim
         body = claim(sentence)
+        if body is None:
+            continue
         cited = [passages[n] for n in markers(sentence) if n in passages]
         if not cited or max(support(body, p) for p in cited) < threshold:
             out.append(sentence)
